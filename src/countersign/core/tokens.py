@@ -1,0 +1,211 @@
+"""Signed identity tokens: an expiring JWT instead of a hash that is valid forever.
+
+The customer's backend issues an HS256 JWT under one of the app's identity secrets
+(``kid`` = the secret's id) with a required ``exp``; its claims become the contact's
+*verified* attributes. PyJWT does the JOSE work with an explicit algorithm allow-list
+(so no ``none`` and no algorithm confusion); the time claims are checked here against
+an injectable ``now`` with a bounded clock skew.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import jwt
+
+from .exc import (
+    InvalidIdentifier,
+    TokenClaimInvalid,
+    TokenExpired,
+    TokenMalformed,
+    TokenNotYetValid,
+    TokenSignatureInvalid,
+    TokenUnknownKey,
+)
+from .identifiers import identifier_text
+from .keyring import KeyRing, RingKey
+
+ALGORITHMS: Final = ["HS256"]
+DEFAULT_LEEWAY: Final = timedelta(seconds=60)
+MAX_LEEWAY: Final = timedelta(minutes=5)
+MAX_TOKEN_CHARS: Final = 8192
+#: Claims about the token itself, which never become contact attributes.
+REGISTERED_CLAIMS: Final = frozenset({"exp", "nbf", "iat", "iss", "aud", "jti", "sub", "email"})
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaims:
+    """What a valid identity token proves about the user."""
+
+    user_id: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    key_id: str
+    expires_at: datetime
+
+
+def issue_identity_token(
+    keys: KeyRing | RingKey,
+    *,
+    user_id: str | int | None = None,
+    email: str | None = None,
+    claims: Mapping[str, Any] | None = None,
+    expires_in: timedelta = timedelta(hours=1),
+    now: datetime | None = None,
+) -> str:
+    """An HS256 identity token signed by ``keys`` (a ring's newest key, or one key).
+
+    This is what a customer's backend calls; ``claims`` (``name``, plan, ...) become
+    verified attributes.
+    """
+    key = keys.signing_key if isinstance(keys, KeyRing) else keys
+    issued = _utc(now)
+    payload: dict[str, Any] = dict(claims or {})
+    if user_id is not None:
+        payload["sub"] = identifier_text(user_id)
+    if email is not None:
+        payload["email"] = identifier_text(email)
+    payload["iat"] = int(issued.timestamp())
+    payload["exp"] = int((issued + expires_in).timestamp())
+    return jwt.encode(payload, key.secret.reveal(), algorithm="HS256", headers={"kid": key.id})
+
+
+def verify_identity_token(
+    token: object,
+    keys: KeyRing,
+    *,
+    now: datetime | None = None,
+    leeway: timedelta = DEFAULT_LEEWAY,
+    audience: str | None = None,
+    max_lifetime: timedelta | None = None,
+) -> IdentityClaims:
+    """The verified claims of ``token``, or a :class:`TokenError` subclass saying why not.
+
+    ``kid`` picks the key; a token without one is tried against every active key.
+    ``leeway`` (at most five minutes) absorbs clock skew between the backend and us.
+    ``audience``, when given, must appear in an ``aud`` claim if the token has one.
+    ``max_lifetime`` refuses tokens whose ``exp`` lies further than that past ``iat``.
+    """
+    if leeway > MAX_LEEWAY or leeway < timedelta(0):
+        raise ValueError("leeway must be between 0 and 5 minutes")
+    if (
+        not isinstance(token, str)
+        or not token.isascii()  # compact JWTs are base64url and dots only
+        or not 0 < len(token) <= MAX_TOKEN_CHARS
+    ):
+        raise TokenMalformed("the identity token is not a compact JWT")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        raise TokenMalformed("the identity token is not a compact JWT") from None
+    claims = _decode_with_ring(token, header, keys)
+    key_id, payload = claims
+    checked_now = _utc(now).timestamp()
+    expires = _check_times(payload, checked_now, leeway.total_seconds(), max_lifetime)
+    _check_audience(payload, audience)
+    user_id = _identifier_claim(payload, "sub")
+    email = _identifier_claim(payload, "email")
+    if user_id is None and email is None:
+        raise TokenClaimInvalid("the identity token names no user: add sub or email")
+    attributes = {name: value for name, value in payload.items() if name not in REGISTERED_CLAIMS}
+    return IdentityClaims(
+        user_id=user_id,
+        email=email,
+        attributes=attributes,
+        key_id=key_id,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
+
+
+def _decode_with_ring(
+    token: str, header: Mapping[str, Any], keys: KeyRing
+) -> tuple[str, dict[str, Any]]:
+    kid = header.get("kid")
+    if kid is None:
+        candidates: tuple[RingKey, ...] = keys.keys
+    elif isinstance(kid, str) and (key := keys.get(kid)) is not None:
+        candidates = (key,)
+    else:
+        raise TokenUnknownKey("the identity token's kid names no active secret of this app")
+    for candidate in candidates:
+        try:
+            payload = jwt.decode(
+                token,
+                candidate.secret.reveal(),
+                algorithms=ALGORITHMS,
+                options={
+                    "verify_exp": False,  # checked below against the injectable clock
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "require": ["exp"],
+                },
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.MissingRequiredClaimError as error:
+            raise TokenClaimInvalid(f"the identity token has no {error.claim} claim") from None
+        except jwt.InvalidAlgorithmError:
+            raise TokenMalformed("the identity token must be signed with HS256") from None
+        except jwt.InvalidTokenError as error:
+            raise TokenMalformed(f"the identity token is invalid: {error}") from None
+        return candidate.id, payload
+    raise TokenSignatureInvalid("the identity token's signature matches no active secret")
+
+
+def _check_times(
+    payload: Mapping[str, Any], now: float, leeway: float, max_lifetime: timedelta | None
+) -> float:
+    expires = _numeric_claim(payload, "exp")
+    assert expires is not None  # required by the decode
+    if now > expires + leeway:
+        raise TokenExpired("the identity token has expired")
+    not_before = _numeric_claim(payload, "nbf")
+    if not_before is not None and now + leeway < not_before:
+        raise TokenNotYetValid("the identity token is not valid yet (nbf)")
+    issued = _numeric_claim(payload, "iat")
+    if issued is not None and now + leeway < issued:
+        raise TokenNotYetValid("the identity token was issued in the future (iat)")
+    if max_lifetime is not None and expires - (issued or now) > max_lifetime.total_seconds():
+        raise TokenClaimInvalid("the identity token lives longer than this app allows")
+    return expires
+
+
+def _numeric_claim(payload: Mapping[str, Any], name: str) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenClaimInvalid(f"the identity token's {name} claim is not a number")
+    return float(value)
+
+
+def _check_audience(payload: Mapping[str, Any], audience: str | None) -> None:
+    if audience is None or "aud" not in payload:
+        return
+    aud = payload["aud"]
+    allowed = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if audience not in allowed:
+        raise TokenClaimInvalid("the identity token is for another audience")
+
+
+def _identifier_claim(payload: Mapping[str, Any], name: str) -> str | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    try:
+        return identifier_text(value)
+    except InvalidIdentifier as error:
+        raise TokenClaimInvalid(f"the identity token's {name} claim: {error}") from None
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return moment
