@@ -1,0 +1,36 @@
+"""What the server and the CLI both open from settings: the migrated database and the
+box that seals identity secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .settings import Settings
+from .storage.database import Database
+from .storage.encryption import SecretBox, load_or_create_key_file, parse_master_key
+
+
+@dataclass(frozen=True)
+class Backend:
+    settings: Settings
+    database: Database
+    box: SecretBox
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
+    """The database at ``settings`` (schema migrated to the newest) and the secret box.
+
+    Every command calls this first, so each works on a fresh data dir or an empty
+    database, and alongside a running server.
+    """
+    if settings.master_key is not None:
+        master_key = parse_master_key(settings.master_key.reveal().decode("utf-8", "replace"))
+    else:
+        master_key = load_or_create_key_file(settings.data_dir)
+    database = Database(settings.sqlalchemy_url)
+    if migrate:
+        database.migrate()
+    return Backend(settings, database, SecretBox(master_key))

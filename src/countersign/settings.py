@@ -1,0 +1,118 @@
+"""Settings shared by ``countersign serve`` and every other command.
+
+Flags win over ``COUNTERSIGN_*`` variables, which win over defaults. Everything is
+checked when loaded, so a typo fails at start with a message, not at the first request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .core import Secret
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "countersign"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    master_key: Secret | None = None
+    host: str = "127.0.0.1"
+    port: int = 8250
+    workers: int = 1
+    session_ttl: timedelta = timedelta(hours=24)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For we believe.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    demo: bool = False
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the driver Countersign uses for it."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'countersign.db'}"
+        for scheme in ("postgresql://", "postgres://"):
+            if url.startswith(scheme):
+                return "postgresql+psycopg://" + url.removeprefix(scheme)
+        return url
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def __repr__(self) -> str:
+        # master_key is a Secret, so its repr is already masked; the URLs may hold
+        # passwords, so show only their scheme.
+        def scheme(url: str | None) -> str | None:
+            return url.split(":", 1)[0] + "://…" if url else None
+
+        return (
+            f"Settings(data_dir={self.data_dir}, database={scheme(self.sqlalchemy_url)}, "
+            f"redis={scheme(self.redis_url)}, master_key={self.master_key!r}, "
+            f"host={self.host}, port={self.port}, workers={self.workers})"
+        )
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return number
+
+
+def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in value.split(",")
+            if part.strip()
+        )
+    except ValueError as error:
+        raise SettingsError(f"COUNTERSIGN_TRUSTED_PROXIES: {error}") from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``environ`` (default ``os.environ``) and explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if data_dir := env.get("COUNTERSIGN_DATA_DIR"):
+        values["data_dir"] = Path(data_dir)
+    if url := env.get("COUNTERSIGN_DATABASE_URL"):
+        values["database_url"] = url
+    if url := env.get("COUNTERSIGN_REDIS_URL"):
+        values["redis_url"] = url
+    if key := env.get("COUNTERSIGN_MASTER_KEY"):
+        values["master_key"] = Secret(key)
+    if hours := env.get("COUNTERSIGN_SESSION_TTL_HOURS"):
+        values["session_ttl"] = timedelta(
+            hours=_int("COUNTERSIGN_SESSION_TTL_HOURS", hours, 1, 24 * 90)
+        )
+    if proxies := env.get("COUNTERSIGN_TRUSTED_PROXIES"):
+        values["trusted_proxies"] = parse_proxies(proxies)
+    settings = Settings(**values).with_overrides(**overrides)
+    if settings.database_url and not settings.sqlalchemy_url.startswith(
+        ("sqlite", "postgresql+psycopg://")
+    ):
+        raise SettingsError("the database URL must be sqlite:///PATH or postgresql://…")
+    if settings.redis_url and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise SettingsError("the Redis URL must start with redis://, rediss:// or unix://")
+    if not 1 <= settings.port <= 65535:
+        raise SettingsError("the port must be between 1 and 65535")
+    return settings

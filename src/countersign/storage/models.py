@@ -1,0 +1,197 @@
+"""The tables. Alembic's migrations create them; queries use these definitions.
+
+Timestamps are timezone-aware UTC. Public ids are prefixed random strings
+(``app_…``, ``sec_…``, ``con_…``) so an id says what it names and cannot be guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class App(Base):
+    __tablename__ = "apps"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    identity_mode: Mapped[str] = mapped_column(String(16), default="required")
+    on_mismatch: Mapped[str] = mapped_column(String(16), default="reject")
+    identifier: Mapped[str] = mapped_column(String(16), default="user_id")
+    max_metadata_chars: Mapped[int] = mapped_column(Integer, default=1000)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Bumped by every change to the policy or the secrets; nodes poll it to drop
+    # their cached copy of the app, so a CLI change reaches a running server.
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentitySecret(Base):
+    __tablename__ = "identity_secrets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    # AES-GCM(nonce || ciphertext) under the master key, with the secret id as
+    # associated data so a row's ciphertext cannot be moved to another row.
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    use_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the key: keys are 256-bit random, so a slow hash buys nothing.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Contact(Base):
+    """An end user. Verified contacts are unique per (app, user_id) and (app, email).
+
+    Anonymous and unverified contacts belong to one visitor each: an unverified claim
+    to be user 1235 never shares a row, or any data, with the verified user 1235.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index(
+            "uq_contacts_verified_user_id",
+            "app_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("verified AND user_id IS NOT NULL"),
+            postgresql_where=text("verified AND user_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_contacts_verified_email",
+            "app_id",
+            "email",
+            unique=True,
+            sqlite_where=text("verified AND email IS NOT NULL"),
+            postgresql_where=text("verified AND email IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    email: Mapped[str | None] = mapped_column(String(255), default=None)
+    name: Mapped[str | None] = mapped_column(String(255), default=None)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Visitor(Base):
+    """A browser, by the random id the widget keeps. Its own contact holds what it did
+    while anonymous; ``linked_contact_id`` is the verified contact it proved to be."""
+
+    __tablename__ = "visitors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    linked_contact_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Session(Base):
+    """A widget session. Only the SHA-256 of its bearer token is stored."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    visitor_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # verified | unverified | anonymous
+    secret_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class VerificationLogEntry(Base):
+    """Every identify outcome, with a diagnosis for failures. Never a hash."""
+
+    __tablename__ = "verification_log"
+    __table_args__ = (Index("ix_verification_log_app_at", "app_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))  # verified|unverified|refused|anonymous
+    method: Mapped[str] = mapped_column(String(8))  # hash | jwt | none
+    code: Mapped[str] = mapped_column(String(40))  # diagnosis code, "ok" when verified
+    hint: Mapped[str] = mapped_column(Text, default="")
+    identifier: Mapped[str | None] = mapped_column(String(255), default=None)
+    secret_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    origin: Mapped[str | None] = mapped_column(String(255), default=None)
+    client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
