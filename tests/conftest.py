@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +21,45 @@ def shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent: ../shared is not beside this checkout")
     return path
+
+
+POSTGRES_SERVER = os.environ.get(
+    "COUNTERSIGN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_SERVER = os.environ.get("COUNTERSIGN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({error})"
+    if IN_CI:
+        pytest.fail(f"{message}: CI must run the scale-out tests, never skip them")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+
+    Each test gets an empty database of its own inside the shared ``test`` database,
+    so runs (CI and a developer's) never see each other's rows.
+    """
+    import psycopg
+
+    schema = f"cs_test_{secrets.token_hex(6)}"
+    try:
+        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as error:
+        _unavailable("PostgreSQL at " + POSTGRES_SERVER, error)
+    separator = "&" if "?" in POSTGRES_SERVER else "?"
+    yield f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as admin:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a fresh SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'countersign.db'}"
+    return str(request.getfixturevalue("postgres_url"))

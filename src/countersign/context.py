@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, select
+
 from .settings import Settings
 from .storage.database import Database
 from .storage.encryption import SecretBox, load_or_create_key_file, parse_master_key
+from .storage.models import IdentitySecret
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,22 @@ def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
     else:
         master_key = load_or_create_key_file(settings.data_dir)
     database = Database(settings.sqlalchemy_url)
-    if migrate:
-        database.migrate()
-    return Backend(settings, database, SecretBox(master_key))
+    box = SecretBox(master_key)
+    try:
+        if migrate:
+            database.migrate()
+            database.run_sync(lambda connection: check_master_key(connection, box))
+    except BaseException:
+        database.dispose()
+        raise
+    return Backend(settings, database, box)
+
+
+def check_master_key(connection: Connection, box: SecretBox) -> None:
+    """Open one stored secret, so a wrong master key stops us at start with a clear
+    message instead of failing every identify afterwards."""
+    row = connection.execute(
+        select(IdentitySecret.id, IdentitySecret.ciphertext).limit(1)
+    ).one_or_none()
+    if row is not None:
+        box.open(row.ciphertext, row.id)

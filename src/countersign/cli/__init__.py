@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import click
 
+from .apps import apps_group
+from .db import db_group
 from .identity import sign_command, verify_command
+from .log import log_command
+from .secrets import keys_group, secrets_group
+from .serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +24,12 @@ def cli() -> None:
 
 cli.add_command(sign_command)
 cli.add_command(verify_command)
+cli.add_command(apps_group)
+cli.add_command(secrets_group)
+cli.add_command(keys_group)
+cli.add_command(log_command)
+cli.add_command(db_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:

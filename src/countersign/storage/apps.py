@@ -39,6 +39,10 @@ class SecretNotFound(AppError):
     code = "secret_not_found"
 
 
+class ApiKeyNotFound(AppError):
+    code = "api_key_not_found"
+
+
 class InvalidPolicy(AppError, ValueError):
     code = "invalid_policy"
 
@@ -330,6 +334,7 @@ def record_secret_usage(connection: Connection, usage: Mapping[str, tuple[int, d
 
 def create_api_key(connection: Connection, app_id: str) -> tuple[str, str]:
     """A new server API key: its id and the key itself, which is never stored."""
+    get_app(connection, app_id)
     key = new_api_key()
     key_id = new_id("key", 9)
     connection.execute(
@@ -367,7 +372,8 @@ def revoke_api_key(connection: Connection, app_id: str, key_id: str) -> None:
         .values(revoked_at=utcnow())
     )
     if result.rowcount == 0:
-        raise AppError(f"app {app_id!r} has no active API key {key_id!r}")
+        get_app(connection, app_id)
+        raise ApiKeyNotFound(f"app {app_id!r} has no active API key {key_id!r}")
 
 
 def app_for_api_key(connection: Connection, key: str) -> str | None:

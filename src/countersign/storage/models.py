@@ -148,14 +148,17 @@ class Contact(Base):
 
 
 class Visitor(Base):
-    """A browser, by the random id the widget keeps. Its own contact holds what it did
-    while anonymous; ``linked_contact_id`` is the verified contact it proved to be."""
+    """A browser, by the random id the server gave it. Its own contact (created when
+    first needed) holds what it did while anonymous or unverified;
+    ``linked_contact_id`` is the verified contact it proved to be."""
 
     __tablename__ = "visitors"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
     linked_contact_id: Mapped[str | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), default=None
     )

@@ -186,7 +186,7 @@ def upgrade() -> None:
         "visitors",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("app_id", sa.String(length=40), nullable=False),
-        sa.Column("contact_id", sa.String(length=40), nullable=False),
+        sa.Column("contact_id", sa.String(length=40), nullable=True),
         sa.Column("linked_contact_id", sa.String(length=40), nullable=True),
         sa.Column(
             "created_at", countersign.storage.models.UtcDateTime(timezone=True), nullable=False
@@ -198,7 +198,7 @@ def upgrade() -> None:
             ["contact_id"],
             ["contacts.id"],
             name=op.f("fk_visitors_contact_id_contacts"),
-            ondelete="CASCADE",
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["linked_contact_id"],

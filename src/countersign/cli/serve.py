@@ -1,0 +1,105 @@
+"""``countersign serve``: migrate, then run the server under uvicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import click
+
+from ..context import open_backend
+from ..settings import SettingsError, load_settings
+from ..storage import apps
+from ..storage.encryption import MasterKeyError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8250, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="COUNTERSIGN_DATA_DIR",
+    help="SQLite database and master key live here.",
+)
+@click.option(
+    "--database-url",
+    envvar="COUNTERSIGN_DATABASE_URL",
+    help="postgresql://user@host:5432/db to use PostgreSQL instead of SQLite.",
+)
+@click.option(
+    "--redis-url", envvar="COUNTERSIGN_REDIS_URL", help="redis://host:6379/0 for many nodes."
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Create a demo app (once) and serve /demo.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+def serve_command(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    database_url: str | None,
+    redis_url: str | None,
+    workers: int,
+    demo: bool,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Run the Countersign server (migrating the database first)."""
+    import uvicorn  # noqa: PLC0415 (only `serve` needs the web stack; other commands start fast)
+
+    try:
+        settings = load_settings(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            host=host,
+            port=port,
+            workers=workers,
+            demo=demo,
+        )
+        backend = open_backend(settings)
+    except (SettingsError, MasterKeyError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        app_count = len(backend.database.run_sync(apps.list_apps))
+    finally:
+        backend.close()
+
+    # Workers are separate processes: they read the same settings from the environment.
+    os.environ["COUNTERSIGN_DATA_DIR"] = str(settings.data_dir)
+    for name, value in (
+        ("COUNTERSIGN_DATABASE_URL", settings.database_url),
+        ("COUNTERSIGN_REDIS_URL", settings.redis_url),
+    ):
+        if value:
+            os.environ[name] = value
+    if demo:
+        os.environ["COUNTERSIGN_DEMO"] = "1"
+
+    base = f"http://{host}:{port}"
+    click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
+    click.echo(f"Data: {settings!r}")
+    if app_count == 0 and not demo:
+        click.echo(
+            "No apps yet. Create one:  countersign apps create 'My product'"
+            + (f" --data-dir {settings.data_dir}" if data_dir else "")
+        )
+    uvicorn.run(
+        "countersign.server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="httptools" if importlib.util.find_spec("httptools") else "auto",
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "auto",
+        access_log=access_log,
+        log_level=log_level,
+        proxy_headers=False,  # forwarded headers are read only from trusted proxies
+    )

@@ -1,0 +1,1 @@
+"""The ASGI server: widget API, server API, health checks, background workers."""

@@ -1,0 +1,102 @@
+"""Apps in memory: policy and prepared key ring, so identify touches no table for them.
+
+A cached app is dropped when its ``config_version`` changes (every policy or secret
+change bumps it), when its soonest-expiring secret expires, or after a minute. Each
+node polls the versions every second, so a change made by ``countersign`` in another
+process, or on another node, is in force everywhere within about a second; a change
+made through this node is in force at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import Connection
+
+from ..core import KeyRing
+from ..storage import apps
+from ..storage.database import Database
+from ..storage.encryption import MasterKeyError, SecretBox
+from ..storage.models import utcnow
+from .errors import ApiError
+
+log = logging.getLogger("countersign.server")
+
+MAX_AGE_SECONDS: Final = 60.0
+POLL_SECONDS: Final = 1.0
+_MISSING_TTL_SECONDS: Final = 5.0
+_MISSING_MAX: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    record: apps.AppRecord
+    ring: KeyRing
+    stale_at: float  # time.monotonic() after which it is reloaded
+
+
+class AppDirectory:
+    def __init__(self, database: Database, box: SecretBox) -> None:
+        self._database = database
+        self._box = box
+        self._apps: dict[str, AppConfig] = {}
+        self._missing: dict[str, float] = {}  # unknown ids, briefly, against id floods
+
+    async def get(self, app_id: str) -> AppConfig | None:
+        now = time.monotonic()
+        cached = self._apps.get(app_id)
+        if cached is not None and cached.stale_at > now:
+            return cached
+        if self._missing.get(app_id, 0.0) > now:
+            return None
+        try:
+            config = await self._database.run(lambda c: self._load(c, app_id))
+        except MasterKeyError:
+            log.error("app %s has a secret the master key cannot open", app_id)
+            raise ApiError(
+                503, "secrets_unavailable", "the server cannot read this app's secrets"
+            ) from None
+        except apps.AppNotFound:
+            if len(self._missing) >= _MISSING_MAX:
+                self._missing.clear()
+            self._missing[app_id] = now + _MISSING_TTL_SECONDS
+            return None
+        self._apps[app_id] = config
+        return config
+
+    def _load(self, connection: Connection, app_id: str) -> AppConfig:
+        record = apps.get_app(connection, app_id)
+        secrets = apps.list_secrets(connection, app_id)
+        ring = apps.load_keyring(connection, self._box, app_id)
+        now = utcnow()
+        stale_at = time.monotonic() + MAX_AGE_SECONDS
+        for secret in secrets:
+            if secret.is_active(now) and secret.expires_at is not None:
+                until = (secret.expires_at - now).total_seconds()
+                stale_at = min(stale_at, time.monotonic() + max(until, 0.0))
+        return AppConfig(record, ring, stale_at)
+
+    def invalidate(self, app_id: str) -> None:
+        self._apps.pop(app_id, None)
+        self._missing.pop(app_id, None)
+
+    async def refresh(self) -> None:
+        """Drop every cached app whose version changed or that no longer exists."""
+        versions = await self._database.run(apps.config_versions)
+        for app_id, config in list(self._apps.items()):
+            if versions.get(app_id) != config.record.config_version:
+                self._apps.pop(app_id, None)
+        for app_id in list(self._missing):
+            if app_id in versions:
+                self._missing.pop(app_id, None)
+
+    async def poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            with contextlib.suppress(Exception):
+                await self.refresh()

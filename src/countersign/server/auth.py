@@ -1,0 +1,57 @@
+"""Bearer credentials: widget sessions and server API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..storage import apps, identities
+from ..storage.ids import token_digest
+from ..storage.models import utcnow
+from .errors import ApiError
+from .state import StateDep
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def widget_session(request: Request, state: StateDep) -> identities.SessionView:
+    """The live session named by the bearer token, checked against the app's origins."""
+    token = bearer_token(request)
+    if token is None or len(token) > 200:
+        raise ApiError(401, "invalid_session", "send Authorization: Bearer <session_token>")
+    digest = token_digest(token)
+    session = await state.backend.database.run(
+        lambda c: identities.live_session(c, digest, utcnow())
+    )
+    if session is None:
+        raise ApiError(401, "invalid_session", "the session is unknown, expired or revoked")
+    config = await state.directory.get(session.app_id)
+    if config is None:
+        raise ApiError(401, "invalid_session", "the session's app no longer exists")
+    origin = request.headers.get("origin")
+    allowed = config.record.allowed_origins
+    if allowed and origin is not None and origin.lower() not in allowed:
+        raise ApiError(403, "origin_not_allowed", "this origin may not use this app's widget")
+    return session
+
+
+async def server_api_app(request: Request, state: StateDep) -> str:
+    """The app whose server API key is the bearer token."""
+    key = bearer_token(request)
+    if key is None or len(key) > 200:
+        raise ApiError(401, "invalid_api_key", "send Authorization: Bearer <server API key>")
+    app_id = await state.backend.database.run(lambda c: apps.app_for_api_key(c, key))
+    if app_id is None:
+        raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked")
+    return app_id
+
+
+SessionDep = Annotated[identities.SessionView, Depends(widget_session)]
+ApiAppDep = Annotated[str, Depends(server_api_app)]

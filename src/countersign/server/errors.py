@@ -1,0 +1,105 @@
+"""Every HTTP error is ``{"error": {"code", "message"}}`` with a 4xx status.
+
+Handlers raise :class:`ApiError` (or a storage error mapped here); the handlers below
+turn those, and whatever FastAPI or Starlette raise themselves, into that one shape.
+Nothing the client sends may produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from ..storage.apps import ApiKeyNotFound, AppError, AppNotFound, InvalidPolicy, SecretNotFound
+
+log = logging.getLogger("countersign.server")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, stable machine code, human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def documented_errors(codes: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses, each in the one error shape."""
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {
+        status: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for status, text in codes.items()
+    }
+
+
+def _storage_status(error: AppError) -> int:
+    if isinstance(error, AppNotFound | SecretNotFound | ApiKeyNotFound):
+        return 404
+    if isinstance(error, InvalidPolicy):
+        return 422
+    return 400
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        return error_response(error.status, error.code, error.message, error.headers)
+
+    async def storage_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, AppError)
+        return error_response(_storage_status(error), error.code, str(error))
+
+    async def http_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        code = _STATUS_CODES.get(error.status_code, "error")
+        message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        return error_response(error.status_code, code, message, error.headers)
+
+    async def validation_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
+        return error_response(422, "invalid_request", message)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(AppError, storage_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

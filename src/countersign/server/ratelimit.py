@@ -1,0 +1,88 @@
+"""Limits on failed identify attempts, per (app, client IP) and per (app, identifier).
+
+A sliding window of failure times per key. Only failures count, so a product's real
+users never meet it; an attacker guessing hashes for one user, or spraying many users
+from one address, gets 429 with Retry-After once over the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+_MAX_KEYS: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    failures: int
+    window_seconds: float
+
+
+class FailureLimiter:
+    def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until ``key`` may try again, or ``None`` if it may now."""
+        window = self._failures.get(key)
+        if window is None:
+            return None
+        now = self._clock()
+        horizon = now - self._limit.window_seconds
+        while window and window[0] <= horizon:
+            window.popleft()
+        if not window:
+            del self._failures[key]
+            return None
+        if len(window) < self._limit.failures:
+            return None
+        return max(1, math.ceil(window[0] - horizon))
+
+    def fail(self, key: str) -> None:
+        if len(self._failures) >= _MAX_KEYS and key not in self._failures:
+            self._evict()
+        window = self._failures.setdefault(key, deque())
+        window.append(self._clock())
+        if len(window) > self._limit.failures:
+            window.popleft()
+
+    def _evict(self) -> None:
+        # Under a spray of distinct keys, forget the quietest half rather than grow.
+        horizon = self._clock() - self._limit.window_seconds
+        for key in [key for key, window in self._failures.items() if window[-1] <= horizon]:
+            del self._failures[key]
+        if len(self._failures) >= _MAX_KEYS:
+            for key in list(self._failures)[: _MAX_KEYS // 2]:
+                del self._failures[key]
+
+
+class IdentifyLimits:
+    """The two limits identify checks before it verifies anything."""
+
+    def __init__(
+        self,
+        per_ip: Limit = Limit(failures=30, window_seconds=300),
+        per_identifier: Limit = Limit(failures=10, window_seconds=300),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.by_ip = FailureLimiter(per_ip, clock)
+        self.by_identifier = FailureLimiter(per_identifier, clock)
+
+    def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
+        waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]
+        if identifier is not None:
+            waits.append(self.by_identifier.retry_after(f"{app_id}\0{identifier}"))
+        known = [wait for wait in waits if wait is not None]
+        return max(known) if known else None
+
+    def fail(self, app_id: str, ip: str, identifier: str | None) -> None:
+        self.by_ip.fail(f"{app_id}\0{ip}")
+        if identifier is not None:
+            self.by_identifier.fail(f"{app_id}\0{identifier}")

@@ -1,0 +1,141 @@
+"""The verification log and secret usage, written off the request path.
+
+identify hands over what happened and returns; every quarter second this worker
+diagnoses the failures (at most a bounded number per app per second, so a flood of
+bad hashes cannot burn the CPU), writes the entries in one transaction, and adds up
+secret usage so a hot secret costs one write per flush, not one per request.
+
+A presented signature lives here only until it is diagnosed; no hash is ever stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from ..core import FAILURE_CODES
+from ..storage import apps, verification_log
+from ..storage.database import Database
+from .app_directory import AppDirectory
+
+log = logging.getLogger("countersign.server")
+
+FLUSH_SECONDS: Final = 0.25
+DIAGNOSES_PER_APP_PER_SECOND: Final = 50
+UNDIAGNOSED_HINT: Final = (
+    "Not diagnosed: more failures arrived than are analysed per second. "
+    "Try this identifier again alone to see why it fails."
+)
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    app_id: str
+    at: datetime
+    outcome: str
+    method: str
+    identifier: str | None
+    origin: str | None
+    client_ip: str | None
+    secret_id: str | None = None
+    code: str = "ok"
+    hint: str = ""
+    # For a hash failure still to be diagnosed; dropped once it is.
+    signature: object = None
+    other_identifier: str | None = None
+    needs_diagnosis: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class VerificationRecorder:
+    def __init__(self, database: Database, directory: AppDirectory) -> None:
+        self._database = database
+        self._directory = directory
+        self._pending: list[PendingEntry] = []
+        self._usage: dict[str, tuple[int, datetime]] = {}
+        self._budget: dict[str, tuple[float, int]] = {}
+
+    def record(self, entry: PendingEntry) -> None:
+        self._pending.append(entry)
+
+    def secret_used(self, secret_id: str, at: datetime) -> None:
+        count, _ = self._usage.get(secret_id, (0, at))
+        self._usage[secret_id] = (count + 1, at)
+
+    def _may_diagnose(self, app_id: str) -> bool:
+        second = time.monotonic() // 1
+        window, used = self._budget.get(app_id, (second, 0))
+        if window != second:
+            window, used = second, 0
+        if used >= DIAGNOSES_PER_APP_PER_SECOND:
+            return False
+        self._budget[app_id] = (window, used + 1)
+        return True
+
+    async def _diagnose(self, entry: PendingEntry) -> None:
+        config = await self._directory.get(entry.app_id)
+        if config is None or not self._may_diagnose(entry.app_id):
+            entry.code, entry.hint = "undiagnosed", UNDIAGNOSED_HINT
+            return
+        diagnosis = config.ring.diagnose(
+            entry.identifier,
+            entry.signature,
+            other_identifier=entry.other_identifier,
+            app_id=entry.app_id,
+        )
+        # The ring may have changed since the request (a secret created meanwhile).
+        entry.code = diagnosis.code if diagnosis.code in FAILURE_CODES else "unknown"
+        entry.hint = diagnosis.hint
+        entry.secret_id = diagnosis.secret_id
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        usage, self._usage = self._usage, {}
+        if not pending and not usage:
+            return
+        for entry in pending:
+            if entry.needs_diagnosis:
+                await self._diagnose(entry)
+            entry.signature = None
+        rows = [
+            {
+                "app_id": entry.app_id,
+                "at": entry.at,
+                "outcome": entry.outcome,
+                "method": entry.method,
+                "code": entry.code,
+                "hint": entry.hint,
+                "identifier": entry.identifier,
+                "secret_id": entry.secret_id,
+                "origin": entry.origin,
+                "client_ip": entry.client_ip,
+            }
+            for entry in pending
+        ]
+
+        def write(connection: Connection) -> None:
+            if rows:
+                verification_log.insert_entries(connection, rows)
+            if usage:
+                apps.record_secret_usage(connection, usage)
+
+        await self._database.run(write)
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:  # keep logging; a failed batch is reported, not fatal
+                log.exception("could not write the verification log")
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.flush()

@@ -1,0 +1,1 @@
+"""One router per caller: the widget, the customer's server, and health checks."""
