@@ -11,13 +11,15 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..context import Backend, open_backend
+from ..realtime.factory import make_broker
+from ..realtime.hub import StreamHub
 from ..settings import Settings, load_settings
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .errors import install_error_handlers
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
-from .routes import health, server_api, widget
+from .routes import conversations, health, server_api, server_messaging, stream, widget
 from .state import ServerState
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -42,7 +44,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         opened = backend or open_backend(settings)
         directory = AppDirectory(opened.database, opened.box)
         recorder = VerificationRecorder(opened.database, directory)
-        app.state.countersign = ServerState(settings, opened, directory, recorder, IdentifyLimits())
+        hub = StreamHub()
+        broker = make_broker(settings, hub)
+        await broker.start()
+        app.state.countersign = ServerState(
+            settings, opened, directory, recorder, IdentifyLimits(), hub, broker
+        )
         tasks = [
             asyncio.create_task(directory.poll_forever()),
             asyncio.create_task(recorder.run_forever()),
@@ -54,6 +61,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
+            await broker.close()
             if backend is None:
                 opened.close()
 
@@ -66,7 +74,10 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(widget.router)
+    app.include_router(conversations.router)
+    app.include_router(stream.router)
     app.include_router(server_api.router)
+    app.include_router(server_messaging.router)
     app.add_middleware(WidgetCors)
 
     original_openapi = app.openapi

@@ -115,7 +115,9 @@ def parse_json(raw: bytes) -> Any:
     # here once for every field, as I-JSON (RFC 7493) does.
     if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(document):
         raise ApiError(
-            400, "invalid_json", "the body holds an unpaired surrogate escape (\\ud800-\\udfff)"
+            400,
+            "invalid_json",
+            "the body holds an unpaired UTF-16 surrogate escape (U+D800 to U+DFFF)",
         )
     return document
 

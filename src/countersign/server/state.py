@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from ..context import Backend
+from ..realtime.broker import Broker
+from ..realtime.hub import StreamHub
 from ..settings import Settings
+from ..storage.messaging import StreamItem
 from .app_directory import AppDirectory
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
+
+log = logging.getLogger("countersign.server")
 
 
 @dataclass
@@ -21,6 +28,19 @@ class ServerState:
     directory: AppDirectory
     recorder: VerificationRecorder
     limits: IdentifyLimits
+    hub: StreamHub
+    broker: Broker
+
+    async def publish(self, items: Sequence[StreamItem]) -> None:
+        """Send committed stream events on their way. Never fails the request: the
+        events are in the stream log, and widgets catch up from there."""
+        if not items:
+            return
+        try:
+            await self.broker.publish(items)
+        except Exception:
+            log.warning("live delivery failed; widgets will catch up from the log")
+            self.hub.resync_all()
 
 
 def server_state(request: Request) -> ServerState:

@@ -1,0 +1,36 @@
+"""How an event reaches the other nodes. One node needs nothing but itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..storage.messaging import StreamItem
+from .hub import StreamHub
+
+
+class Broker(Protocol):
+    """Publishes committed stream events to every node's hub, this one included."""
+
+    async def start(self) -> None: ...
+
+    async def publish(self, items: Sequence[StreamItem]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalBroker:
+    """One node: an event goes straight to this node's hub."""
+
+    def __init__(self, hub: StreamHub) -> None:
+        self._hub = hub
+
+    async def start(self) -> None:
+        return None
+
+    async def publish(self, items: Sequence[StreamItem]) -> None:
+        for item in items:
+            self._hub.deliver(item)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,104 @@
+"""The widgets connected to this node, and how an event reaches each of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from ..storage.messaging import StreamItem
+
+log = logging.getLogger("countersign.realtime")
+
+# A subscriber that falls this far behind resyncs from the log instead of queueing.
+MAX_QUEUED: Final = 256
+
+FetchAfter = Callable[[str, int], Awaitable[list[StreamItem]]]
+
+
+class Subscriber:
+    """One live stream: delivers a contact's events in ``seq`` order, exactly once.
+
+    ``offer`` is called for every event of the contact, from this node or another,
+    possibly twice or out of order; anything at or below ``last_seq`` is dropped, and
+    a gap is filled from the stream log before anything after it is sent.
+    """
+
+    __slots__ = ("_gap", "_queue", "contact_id", "last_seq")
+
+    def __init__(self, contact_id: str, last_seq: int) -> None:
+        self.contact_id = contact_id
+        self.last_seq = last_seq
+        self._queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
+        self._gap = False
+
+    def offer(self, item: StreamItem | None) -> None:
+        """Hand over an event (``None``: something may have been missed; resync)."""
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self._gap = True  # the log has everything; catch up from there
+
+    async def next_batch(self, fetch_after: FetchAfter) -> list[StreamItem]:
+        """The next events to send, in order, never one already sent."""
+        item = await self._queue.get()
+        if self._gap or item is None or item.seq > self.last_seq + 1:
+            self._gap = False
+            self._drain()
+            batch = await fetch_after(self.contact_id, self.last_seq)
+        else:
+            batch = [item]
+        fresh = [event for event in batch if event.seq > self.last_seq]
+        if fresh:
+            self.last_seq = fresh[-1].seq
+        return fresh
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+
+class StreamHub:
+    """Subscribers by contact (widgets) and by app (operators' dashboards)."""
+
+    def __init__(self) -> None:
+        self._by_contact: dict[str, set[Subscriber]] = defaultdict(set)
+        self._by_app: dict[str, set[Callable[[StreamItem], None]]] = defaultdict(set)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._by_contact[subscriber.contact_id].add(subscriber)
+
+        def unsubscribe() -> None:
+            subscribers = self._by_contact.get(subscriber.contact_id)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._by_contact[subscriber.contact_id]
+
+        return unsubscribe
+
+    def watch_app(self, app_id: str, callback: Callable[[StreamItem], None]) -> Callable[[], None]:
+        """Every event of ``app_id``'s contacts, live only (for operators)."""
+        self._by_app[app_id].add(callback)
+        return lambda: self._by_app[app_id].discard(callback)
+
+    def deliver(self, item: StreamItem) -> None:
+        for subscriber in self._by_contact.get(item.contact_id, ()):
+            subscriber.offer(item)
+        for callback in tuple(self._by_app.get(item.app_id, ())):
+            try:
+                callback(item)
+            except Exception:
+                log.exception("an app watcher failed")
+
+    def resync_all(self) -> None:
+        """Tell every subscriber it may have missed events (e.g. the broker was down)."""
+        for subscribers in self._by_contact.values():
+            for subscriber in subscribers:
+                subscriber.offer(None)
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(subscribers) for subscribers in self._by_contact.values())

@@ -1,0 +1,252 @@
+"""The widget's conversations, notifications and events (SPEC section 3).
+
+Everything is scoped to the session's contact. A verified session's contact is the
+user's verified contact, shared by their devices; any other session's contact is the
+browser's own. Naming anything else answers 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from ...storage import messaging
+from ...storage.models import utcnow
+from ..auth import SessionDep
+from ..body import read_model
+from ..errors import ApiError
+from ..state import StateDep
+from ..text import storable_json, storable_text
+
+router = APIRouter(prefix="/v1/widget", tags=["widget"])
+
+MAX_MESSAGE_CHARS = 10_000
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(document), status, media_type="application/json")
+
+
+def _not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"no such {what}")
+
+
+def _cursor_error(error: messaging.CursorError) -> ApiError:
+    return ApiError(422, "invalid_request", str(error))
+
+
+class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
+    body: str | None = None
+    client_id: str | None = None
+
+
+class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
+    body: str
+    client_id: str | None = None
+
+
+class NewEvent(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    properties: dict[str, Any] | None = None
+
+
+def _client_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return storable_text(value, "client_id", max_chars=64)
+
+
+def _schema(model: type) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": msgspec.json.schema(model)}},
+        }
+    }
+
+
+@router.get("/conversations", summary="This session's conversations, newest activity first")
+async def list_conversations(
+    session: SessionDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    try:
+        page = await state.backend.database.run(
+            lambda c: messaging.list_conversations(
+                c, session.contact_id, limit=limit, cursor=cursor
+            )
+        )
+    except messaging.CursorError as error:
+        raise _cursor_error(error) from None
+    return json_response(page.as_dict())
+
+
+@router.post(
+    "/conversations",
+    status_code=201,
+    summary="Start a conversation, with a first message when body is given",
+    openapi_extra=_schema(NewConversation),
+)
+async def create_conversation(request: Request, session: SessionDep, state: StateDep) -> Response:
+    payload = await read_model(request, NewConversation, state.settings.max_body_bytes)
+    body = (
+        storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
+        if payload.body is not None
+        else None
+    )
+    client_id = _client_id(payload.client_id)
+    now = utcnow()
+
+    def work(connection: Connection) -> tuple[dict[str, Any], list[messaging.StreamItem]]:
+        conversation, created = messaging.create_conversation(
+            connection, session.app_id, session.contact_id, now
+        )
+        events = [created]
+        if body is not None:
+            posted = messaging.post_message(
+                connection,
+                app_id=session.app_id,
+                contact_id=session.contact_id,
+                conversation_id=conversation["id"],
+                author_type="contact",
+                author_name=None,
+                body=body,
+                client_id=client_id,
+                now=now,
+            )
+            conversation = {**conversation, "message_count": 1, "message": posted.message}
+            events.extend(posted.events)
+        return conversation, events
+
+    conversation, events = await state.backend.database.run(work)
+    await state.publish(events)
+    return json_response(conversation, 201)
+
+
+async def _own_conversation(state: StateDep, contact_id: str, conversation_id: str) -> None:
+    found = await state.backend.database.run(
+        lambda c: messaging.get_conversation(c, contact_id, conversation_id)
+    )
+    if found is None:
+        raise _not_found("conversation")
+
+
+@router.get("/conversations/{conversation_id}/messages", summary="Messages, oldest first")
+async def list_messages(
+    conversation_id: str,
+    session: SessionDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    await _own_conversation(state, session.contact_id, conversation_id)
+    try:
+        page = await state.backend.database.run(
+            lambda c: messaging.list_messages(c, conversation_id, limit=limit, cursor=cursor)
+        )
+    except messaging.CursorError as error:
+        raise _cursor_error(error) from None
+    return json_response(page.as_dict())
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    summary="Send a message; a repeated client_id returns the original (200)",
+    openapi_extra=_schema(NewMessage),
+)
+async def post_message(
+    conversation_id: str, request: Request, session: SessionDep, state: StateDep
+) -> Response:
+    payload = await read_model(request, NewMessage, state.settings.max_body_bytes)
+    body = storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
+    client_id = _client_id(payload.client_id)
+    now = utcnow()
+
+    def work(connection: Connection) -> messaging.Posted | None:
+        if messaging.get_conversation(connection, session.contact_id, conversation_id) is None:
+            return None
+        return messaging.post_message(
+            connection,
+            app_id=session.app_id,
+            contact_id=session.contact_id,
+            conversation_id=conversation_id,
+            author_type="contact",
+            author_name=None,
+            body=body,
+            client_id=client_id,
+            now=now,
+        )
+
+    posted = await state.backend.database.run(work)
+    if posted is None:
+        raise _not_found("conversation")
+    await state.publish(posted.events)
+    return json_response(posted.message, 201 if posted.created else 200)
+
+
+@router.get("/notifications", summary="Notifications, newest first, with the unread count")
+async def list_notifications(
+    session: SessionDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    if not session.verified:
+        # Notifications are addressed to user ids, so only a verified user has any.
+        return json_response({"data": [], "next_cursor": None, "unread_count": 0})
+    try:
+        document = await state.backend.database.run(
+            lambda c: messaging.list_notifications(
+                c, session.contact_id, limit=limit, cursor=cursor
+            )
+        )
+    except messaging.CursorError as error:
+        raise _cursor_error(error) from None
+    return json_response(document)
+
+
+@router.post("/notifications/{notification_id}/read", summary="Mark a notification read")
+async def read_notification(notification_id: str, session: SessionDep, state: StateDep) -> Response:
+    if not session.verified:
+        raise _not_found("notification")
+    result = await state.backend.database.run(
+        lambda c: messaging.mark_notification_read(
+            c, session.app_id, session.contact_id, notification_id, utcnow()
+        )
+    )
+    if result is None:
+        raise _not_found("notification")
+    notification, event = result
+    if event is not None:
+        await state.publish([event])
+    return json_response(notification)
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    summary="Record something the contact did",
+    openapi_extra=_schema(NewEvent),
+)
+async def track_event(request: Request, session: SessionDep, state: StateDep) -> Response:
+    payload = await read_model(request, NewEvent, state.settings.max_body_bytes)
+    name = storable_text(payload.name, "name", max_chars=255)
+    properties = storable_json(payload.properties or {}, "properties", max_chars=8_000)
+    event = await state.backend.database.run(
+        lambda c: messaging.record_event(
+            c,
+            app_id=session.app_id,
+            contact_id=session.contact_id,
+            name=name,
+            properties=properties,
+            now=utcnow(),
+        )
+    )
+    return json_response(event, 201)

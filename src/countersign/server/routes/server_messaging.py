@@ -1,0 +1,241 @@
+"""The customer's backend talks to its users: conversations, messages, notifications,
+events (SPEC section 4). Authenticated by a server API key; everything addressed by
+user id reaches only that user's verified sessions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from ...core import InvalidIdentifier, identifier_text
+from ...storage import messaging
+from ...storage.models import utcnow
+from ..auth import ApiAppDep
+from ..body import read_model
+from ..errors import ApiError
+from ..state import StateDep
+from ..text import storable_json, storable_text
+from .conversations import MAX_MESSAGE_CHARS, json_response
+
+router = APIRouter(prefix="/v1", tags=["server"])
+
+
+class Author(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["bot", "operator"]
+    name: str
+
+
+class NewUserConversation(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: str | int
+    body: str
+    author: Author | None = None
+
+
+class NewServerMessage(msgspec.Struct, forbid_unknown_fields=True):
+    body: str
+    author: Author
+    client_id: str | None = None
+
+
+class NewNotification(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: str | int
+    title: str
+    body: str | None = None
+    url: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def _user(value: object) -> str:
+    try:
+        return identifier_text(value)
+    except InvalidIdentifier as error:
+        raise ApiError(422, "invalid_identifier", f"user_id: {error}") from None
+
+
+def _author(author: Author | None) -> tuple[Literal["bot", "operator"], str]:
+    if author is None:
+        return "bot", "Countersign"
+    return author.type, storable_text(author.name, "author.name", max_chars=255)
+
+
+def _schema(model: type) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": msgspec.json.schema(model)}},
+        }
+    }
+
+
+@router.post(
+    "/notifications",
+    status_code=201,
+    summary="Notify a user; delivered live to their verified sessions",
+    openapi_extra=_schema(NewNotification),
+)
+async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
+    payload = await read_model(request, NewNotification, state.settings.max_body_bytes)
+    user_id = _user(payload.user_id)
+    title = storable_text(payload.title, "title", max_chars=500)
+    body = storable_text(payload.body, "body", max_chars=5_000) if payload.body else None
+    url = storable_text(payload.url, "url", max_chars=2_000) if payload.url else None
+    if url is not None and not url.startswith(("https://", "http://", "/")):
+        raise ApiError(422, "invalid_request", "url must be http(s) or a path")
+    data = storable_json(payload.data or {}, "data", max_chars=8_000)
+    now = utcnow()
+
+    def work(connection: Connection) -> tuple[dict[str, Any], messaging.StreamItem]:
+        contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
+        return messaging.create_notification(
+            connection,
+            app_id=app_id,
+            contact_id=contact_id,
+            title=title,
+            body=body,
+            url=url,
+            data=data,
+            now=now,
+        )
+
+    notification, event = await state.backend.database.run(work)
+    await state.publish([event])
+    return json_response({**notification, "user_id": user_id}, 201)
+
+
+@router.get("/users/{user_id}/conversations", summary="A user's conversations")
+async def user_conversations(
+    user_id: str,
+    app_id: ApiAppDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    user = _user(user_id)
+
+    def work(connection: Connection) -> messaging.Page:
+        contact_id = messaging.verified_contact_id(connection, app_id, user)
+        if contact_id is None:
+            return messaging.Page([], None)
+        return messaging.list_conversations(connection, contact_id, limit=limit, cursor=cursor)
+
+    try:
+        page = await state.backend.database.run(work)
+    except messaging.CursorError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+    return json_response(page.as_dict())
+
+
+@router.get("/users/{user_id}/events", summary="What a user did, newest first")
+async def user_events(
+    user_id: str, app_id: ApiAppDep, state: StateDep, limit: int = Query(50, ge=1, le=100)
+) -> Response:
+    user = _user(user_id)
+
+    def work(connection: Connection) -> list[dict[str, Any]]:
+        contact_id = messaging.verified_contact_id(connection, app_id, user)
+        return (
+            [] if contact_id is None else messaging.list_events(connection, contact_id, limit=limit)
+        )
+
+    return json_response({"data": await state.backend.database.run(work), "next_cursor": None})
+
+
+@router.post(
+    "/conversations",
+    status_code=201,
+    summary="Start a conversation with a user (visible to their verified sessions)",
+    openapi_extra=_schema(NewUserConversation),
+)
+async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
+    payload = await read_model(request, NewUserConversation, state.settings.max_body_bytes)
+    user_id = _user(payload.user_id)
+    body = storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
+    author_type, author_name = _author(payload.author)
+    now = utcnow()
+
+    def work(connection: Connection) -> tuple[dict[str, Any], list[messaging.StreamItem]]:
+        contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
+        conversation, created = messaging.create_conversation(connection, app_id, contact_id, now)
+        posted = messaging.post_message(
+            connection,
+            app_id=app_id,
+            contact_id=contact_id,
+            conversation_id=conversation["id"],
+            author_type=author_type,
+            author_name=author_name,
+            body=body,
+            client_id=None,
+            now=now,
+        )
+        document = {**conversation, "message_count": 1, "message": posted.message}
+        return document, [created, *posted.events]
+
+    conversation, events = await state.backend.database.run(work)
+    await state.publish(events)
+    return json_response({**conversation, "user_id": user_id}, 201)
+
+
+@router.get("/conversations/{conversation_id}/messages", summary="A conversation's messages")
+async def conversation_messages(
+    conversation_id: str,
+    app_id: ApiAppDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    def work(connection: Connection) -> messaging.Page | None:
+        if messaging.conversation_owner(connection, app_id, conversation_id) is None:
+            return None
+        return messaging.list_messages(connection, conversation_id, limit=limit, cursor=cursor)
+
+    try:
+        page = await state.backend.database.run(work)
+    except messaging.CursorError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+    if page is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    return json_response(page.as_dict())
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    summary="Post a message as a bot or operator",
+    openapi_extra=_schema(NewServerMessage),
+)
+async def reply(
+    conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
+) -> Response:
+    payload = await read_model(request, NewServerMessage, state.settings.max_body_bytes)
+    body = storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
+    author_type, author_name = _author(payload.author)
+    client_id = (
+        storable_text(payload.client_id, "client_id", max_chars=64) if payload.client_id else None
+    )
+    now = utcnow()
+
+    def work(connection: Connection) -> messaging.Posted | None:
+        owner = messaging.conversation_owner(connection, app_id, conversation_id)
+        if owner is None:
+            return None
+        return messaging.post_message(
+            connection,
+            app_id=app_id,
+            contact_id=owner,
+            conversation_id=conversation_id,
+            author_type=author_type,
+            author_name=author_name,
+            body=body,
+            client_id=client_id,
+            now=now,
+        )
+
+    posted = await state.backend.database.run(work)
+    if posted is None:
+        raise ApiError(404, "not_found", "no such conversation")
+    await state.publish(posted.events)
+    return json_response(posted.message, 201 if posted.created else 200)
