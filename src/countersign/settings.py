@@ -104,6 +104,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         )
     if proxies := env.get("COUNTERSIGN_TRUSTED_PROXIES"):
         values["trusted_proxies"] = parse_proxies(proxies)
+    if demo := env.get("COUNTERSIGN_DEMO"):
+        values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

@@ -12,6 +12,7 @@ from .apps import apps_group
 from .db import db_group
 from .identity import sign_command, verify_command
 from .log import log_command
+from .operators import operators_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
 
@@ -28,6 +29,7 @@ cli.add_command(apps_group)
 cli.add_command(secrets_group)
 cli.add_command(keys_group)
 cli.add_command(log_command)
+cli.add_command(operators_group)
 cli.add_command(db_group)
 cli.add_command(serve_command)
 

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import click
 
 from ..context import open_backend
+from ..demo import DEMO_USER, ensure_demo_app
 from ..settings import SettingsError, load_settings
 from ..storage import apps
 from ..storage.encryption import MasterKeyError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# A full collection walks every tracked object, ~140 per connected widget: 1.5 million
+# at 10,000 widgets, over a second with the event loop stopped. At the default first
+# threshold (700) the short-lived objects of every fan-out (tasks, frames) get promoted
+# and bring a full collection every second or two under load; at 10,000 they die
+# young (benchmarks/fanout.py, docs/benchmarks.md#fanout).
+GC_THRESHOLDS: Final = (10_000, 10, 10)
+
+
+def serving_app() -> FastAPI:
+    """The app factory ``serve`` hands to uvicorn; it runs in every worker process."""
+    from ..server.app import app_from_environment  # noqa: PLC0415 (see serve_command)
+
+    gc.set_threshold(*GC_THRESHOLDS)
+    return app_from_environment()
 
 
 @click.command("serve")
@@ -62,13 +83,14 @@ def serve_command(
             host=host,
             port=port,
             workers=workers,
-            demo=demo,
+            demo=demo or None,  # COUNTERSIGN_DEMO=1 works too
         )
         backend = open_backend(settings)
     except (SettingsError, MasterKeyError) as error:
         raise click.ClickException(str(error)) from None
     try:
         app_count = len(backend.database.run_sync(apps.list_apps))
+        demo_app_id = ensure_demo_app(backend) if settings.demo else None
     finally:
         backend.close()
 
@@ -80,19 +102,24 @@ def serve_command(
     ):
         if value:
             os.environ[name] = value
-    if demo:
+    if settings.demo:
         os.environ["COUNTERSIGN_DEMO"] = "1"
 
     base = f"http://{host}:{port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")
-    if app_count == 0 and not demo:
+    if demo_app_id is not None:
+        click.echo(
+            f"Demo: {base}/demo  (app {demo_app_id}, signed in as {DEMO_USER.user_id}; "
+            f"impersonation attempt at {base}/demo?impersonate=1)"
+        )
+    if app_count == 0 and not settings.demo:
         click.echo(
             "No apps yet. Create one:  countersign apps create 'My product'"
             + (f" --data-dir {settings.data_dir}" if data_dir else "")
         )
     uvicorn.run(
-        "countersign.server.app:app_from_environment",
+        "countersign.cli.serve:serving_app",
         factory=True,
         host=host,
         port=port,
@@ -102,4 +129,9 @@ def serve_command(
         access_log=access_log,
         log_level=log_level,
         proxy_headers=False,  # forwarded headers are read only from trusted proxies
+        # Widget events are small JSON. Browsers always offer permessage-deflate, and
+        # accepting it costs ~40 KiB of zlib state per connected widget (more than half
+        # of the 64 KiB budget) and ~20 µs of CPU per widget per event, compressed once
+        # per widget (benchmarks/fanout.py; docs/benchmarks.md#fanout).
+        ws_per_message_deflate=False,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -18,46 +17,73 @@ MAX_QUEUED: Final = 256
 FetchAfter = Callable[[str, int], Awaitable[list[StreamItem]]]
 
 
+def _nothing() -> None:
+    return None
+
+
 class Subscriber:
     """One live stream: delivers a contact's events in ``seq`` order, exactly once.
 
     ``offer`` is called for every event of the contact, from this node or another,
-    possibly twice or out of order; anything at or below ``last_seq`` is dropped, and
-    a gap is filled from the stream log before anything after it is sent.
+    possibly twice or out of order. It only records the event and calls ``wake``; the
+    stream then calls ``next_batch`` while ``has_work``. Anything at or below ``last_seq``
+    is dropped, and a gap is filled from the stream log before anything after it is
+    sent. Nothing here waits: an idle stream is this object and no task (see
+    ``benchmarks/fanout.py``: thousands of idle widgets per node).
     """
 
-    __slots__ = ("_gap", "_queue", "contact_id", "last_seq")
+    __slots__ = ("_gap", "_pending", "_wake", "contact_id", "last_seq")
 
-    def __init__(self, contact_id: str, last_seq: int) -> None:
+    def __init__(self, contact_id: str, last_seq: int, wake: Callable[[], None] = _nothing) -> None:
         self.contact_id = contact_id
         self.last_seq = last_seq
-        self._queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
+        self._wake = wake
+        # Most streams are idle: no container until an event comes (an empty
+        # asyncio.Queue is four deques, ~3 KiB).
+        self._pending: list[StreamItem] | None = None
         self._gap = False
 
     def offer(self, item: StreamItem | None) -> None:
         """Hand over an event (``None``: something may have been missed; resync)."""
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self._gap = True  # the log has everything; catch up from there
+        if item is None:
+            self._gap = True
+            self._pending = None  # the log has all of it
+        elif not self._gap:
+            if self._pending is None:
+                self._pending = [item]
+            elif len(self._pending) < MAX_QUEUED:
+                self._pending.append(item)
+            else:
+                self._gap = True  # the log has everything; catch up from there
+                self._pending = None
+        self._wake()
+
+    @property
+    def has_work(self) -> bool:
+        """Whether ``next_batch`` has something to do."""
+        return self._gap or bool(self._pending)
 
     async def next_batch(self, fetch_after: FetchAfter) -> list[StreamItem]:
-        """The next events to send, in order, never one already sent."""
-        item = await self._queue.get()
-        if self._gap or item is None or item.seq > self.last_seq + 1:
+        """The events to send now, in order, never one already sent (empty if none)."""
+        pending, self._pending = self._pending, None
+        batch: list[StreamItem] = []
+        if pending and not self._gap:
+            expected = self.last_seq + 1
+            for item in pending:
+                if item.seq < expected:
+                    continue  # already sent (or offered twice)
+                if item.seq > expected:
+                    self._gap = True  # out of order or missed: the log decides
+                    break
+                batch.append(item)
+                expected += 1
+        if self._gap:
             self._gap = False
-            self._drain()
             batch = await fetch_after(self.contact_id, self.last_seq)
-        else:
-            batch = [item]
         fresh = [event for event in batch if event.seq > self.last_seq]
         if fresh:
             self.last_seq = fresh[-1].seq
         return fresh
-
-    def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
 
 
 class StreamHub:

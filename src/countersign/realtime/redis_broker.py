@@ -1,9 +1,15 @@
 """Many nodes: stream events travel over one Redis pub/sub channel.
 
-A node delivers its own events to its own widgets at once, then publishes them for
-the others. If Redis is away, the node keeps serving (its own widgets still get
-everything live); when Redis is back, every node's widgets resync from the stream
-log, so what the others missed meanwhile arrives in order, once.
+A node delivers its own events to its own widgets at once, then hands them to a
+publisher task for the others: a request never waits on Redis. If Redis is away —
+refusing connections, or hung and answering nothing — the node keeps serving (its own
+widgets still get everything live) and the events it could not publish stay in the
+stream log. When Redis answers again, two things make every other node's widgets catch
+up from the log, in order and once, even if nothing new is ever posted:
+
+- the publisher keeps trying to send a *resync notice* until one gets through, and
+- each node's subscription proves itself with a PING every few seconds; a silent one
+  is torn down and made again, and every confirmed (re)subscription resyncs the hub.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any, Final
 
 import msgspec
 import redis.asyncio as redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from ..storage.messaging import StreamItem
@@ -26,12 +33,32 @@ log = logging.getLogger("countersign.realtime")
 
 CHANNEL: Final = "countersign:stream"
 RETRY_SECONDS: Final = (0.2, 0.5, 1.0, 2.0)
+# One publish may take this long; a hung Redis must not hold events (or requests) back.
+PUBLISH_TIMEOUT_SECONDS: Final = 1.0
+# Events waiting for the publisher; past this, they are dropped (the log has them) and
+# the other nodes are told to resync instead.
+OUTBOX_MAX: Final = 1024
+# The subscription PINGs this often, and counts as dead after this long without a word.
+PING_SECONDS: Final = 2.0
+SILENCE_SECONDS: Final = 5.0
+
+_UNAVAILABLE: Final = (RedisError, OSError, TimeoutError)
 
 
 class _Envelope(msgspec.Struct):
     node: str
     items: list[dict[str, Any]]
     resync: bool = False
+
+
+def _wire(item: StreamItem) -> dict[str, Any]:
+    return {
+        "app_id": item.app_id,
+        "contact_id": item.contact_id,
+        "seq": item.seq,
+        "type": item.type,
+        "data": item.data,
+    }
 
 
 class RedisBroker:
@@ -41,61 +68,120 @@ class RedisBroker:
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=5
         )
-        self._listener: asyncio.Task[None] | None = None
-        self._publish_failed = False
-        self.connected = asyncio.Event()
+        self._outbox: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue(OUTBOX_MAX)
+        self._tasks: list[asyncio.Task[None]] = []
+        # Counts of events lost to publishing, and of those the other nodes were told
+        # about: while they differ, the next envelope that gets through says "resync".
+        self._losses = 0
+        self._announced = 0
+        self.connected = asyncio.Event()  # subscribed and heard from
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="countersign-redis-listen"),
+            asyncio.create_task(self._publish_forever(), name="countersign-redis-publish"),
+        ]
 
     async def publish(self, items: Sequence[StreamItem]) -> None:
+        """Deliver to this node's widgets now; queue for the others (never waits)."""
         for item in items:
             self._hub.deliver(item)
-        envelope = _Envelope(
-            self._node,
-            [
-                {
-                    "app_id": i.app_id,
-                    "contact_id": i.contact_id,
-                    "seq": i.seq,
-                    "type": i.type,
-                    "data": i.data,
-                }
-                for i in items
-            ],
-            resync=self._publish_failed,
-        )
+        if not items:
+            return
         try:
-            await self._client.publish(CHANNEL, msgspec.json.encode(envelope))
-        except (RedisError, OSError) as error:
-            if not self._publish_failed:
-                log.warning("Redis publish failed (%s); other nodes will catch up", error)
-            self._publish_failed = True
-        else:
-            self._publish_failed = False
+            self._outbox.put_nowait([_wire(item) for item in items])
+        except asyncio.QueueFull:
+            self._failed("too many events waiting for Redis")
+
+    # Publishing ------------------------------------------------------------------
+
+    @property
+    def _behind(self) -> bool:
+        return self._losses != self._announced
+
+    async def _publish_forever(self) -> None:
+        attempt = 0
+        while True:
+            if self._behind and self._outbox.empty():
+                items: list[dict[str, Any]] = []  # a bare resync notice
+            else:
+                items = await self._outbox.get()
+            losses = self._losses
+            envelope = _Envelope(self._node, items, resync=losses != self._announced)
+            try:
+                async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                    await self._client.publish(CHANNEL, msgspec.json.encode(envelope))
+            except _UNAVAILABLE as error:
+                self._failed(f"Redis publish failed ({str(error) or type(error).__name__})")
+                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+            except Exception:
+                log.exception("the Redis publisher failed; other nodes will catch up")
+                self._failed("")
+                await asyncio.sleep(RETRY_SECONDS[-1])
+            else:
+                if envelope.resync:
+                    log.info("Redis publishes again; the other nodes resync from the log")
+                self._announced = losses  # losses since then still need a notice
+                attempt = 0
+
+    def _failed(self, reason: str) -> None:
+        """Drop what waits (it is all in the stream log) and remember to send a resync."""
+        if not self._behind and reason:
+            log.warning("%s; other nodes will catch up from the stream log", reason)
+        self._losses += 1
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+
+    # Subscribing -----------------------------------------------------------------
 
     async def _listen(self) -> None:
         attempt = 0
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._client.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
-                if attempt:
-                    log.info("Redis is back; widgets resync from the stream log")
-                    self._hub.resync_all()
-                attempt = 0
-                self.connected.set()
-                async for message in pubsub.listen():
-                    self._receive(message.get("data"))
-            except (RedisError, OSError) as error:
-                self.connected.clear()
-                if attempt == 0:
-                    log.warning("lost Redis (%s); serving this node's widgets alone", error)
-                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
-                attempt += 1
+                await self._follow(pubsub)
+            except _UNAVAILABLE as error:
+                if self.connected.is_set() or attempt == 0:
+                    log.warning(
+                        "lost Redis (%s); serving this node's widgets alone",
+                        str(error) or type(error).__name__,
+                    )
+            except Exception:
+                log.exception("the Redis subscription failed; subscribing again")
             finally:
+                if self.connected.is_set():
+                    attempt = 0  # a new outage: retry quickly again
+                self.connected.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+            attempt += 1
+
+    async def _follow(self, pubsub: PubSub) -> None:
+        """Subscribe and hand every envelope to the hub until Redis goes quiet."""
+        loop = asyncio.get_running_loop()
+        await pubsub.subscribe(CHANNEL)
+        heard = pinged = loop.time()
+        while True:
+            message = await pubsub.get_message(timeout=PING_SECONDS)
+            now = loop.time()
+            if message is not None:
+                heard = now
+                kind = message.get("type")
+                if kind == "message":
+                    self._receive(message.get("data"))
+                elif kind == "subscribe" and not self.connected.is_set():
+                    # Subscribed for real now: whatever was published before this
+                    # moment may have been missed, so every widget checks the log.
+                    self.connected.set()
+                    log.info("subscribed to Redis; widgets resync from the stream log")
+                    self._hub.resync_all()
+            if now - heard > SILENCE_SECONDS:
+                raise TimeoutError(f"Redis said nothing for {SILENCE_SECONDS:.0f}s")
+            if now - pinged >= PING_SECONDS:
+                pinged = now
+                await pubsub.ping()
 
     def _receive(self, payload: object) -> None:
         if not isinstance(payload, bytes):
@@ -116,8 +202,10 @@ class RedisBroker:
                 log.warning("ignored a malformed stream item on %s", CHANNEL)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+                await task
+        self._tasks = []
         await self._client.aclose()

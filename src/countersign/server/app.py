@@ -11,15 +11,27 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..context import Backend, open_backend
+from ..dashboard import site as dashboard_site
 from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings, load_settings
+from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .errors import install_error_handlers
+from .nul_guard import NulGuard
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
-from .routes import conversations, health, server_api, server_messaging, stream, widget
+from .routes import (
+    conversations,
+    demo,
+    health,
+    server_api,
+    server_messaging,
+    stream,
+    widget,
+    widget_script,
+)
 from .state import ServerState
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -50,15 +62,15 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         app.state.countersign = ServerState(
             settings, opened, directory, recorder, IdentifyLimits(), hub, broker
         )
+        stop = asyncio.Event()
         tasks = [
-            asyncio.create_task(directory.poll_forever()),
-            asyncio.create_task(recorder.run_forever()),
+            asyncio.create_task(directory.poll_until(stop)),
+            asyncio.create_task(recorder.run_until(stop)),
         ]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
+            stop.set()  # the loops finish what they are doing, then return
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
             await broker.close()
@@ -78,13 +90,34 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.include_router(stream.router)
     app.include_router(server_api.router)
     app.include_router(server_messaging.router)
+    app.include_router(dashboard_site.router)
+    app.mount(dashboard_site.STATIC_PREFIX, dashboard_site.static_files(), name="dashboard")
+    app.include_router(widget_script.router)
+    if settings.demo:
+        app.include_router(demo.router)
     app.add_middleware(WidgetCors)
+    app.add_middleware(NulGuard)
 
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = original_openapi()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(openapi_docs.components())
+        schemas["Error"] = _ERROR_SCHEMA
+        # Our own error shape replaces FastAPI's {"detail": [...]} everywhere.
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "invalid_request",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -95,8 +95,17 @@ class AppDirectory:
             if app_id in versions:
                 self._missing.pop(app_id, None)
 
-    async def poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
+    async def poll_until(self, stop: asyncio.Event) -> None:
+        """Refresh every second until ``stop`` is set. Stopping waits for a refresh in
+        progress instead of cancelling it (a cancelled call would abandon its database
+        connection in a worker thread)."""
+        while not await stopped_within(stop, POLL_SECONDS):
             with contextlib.suppress(Exception):
                 await self.refresh()
+
+
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``stop`` is set; True when it is."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

@@ -27,7 +27,10 @@ def client_ip(request: Request, proxies: Sequence[Network]) -> str:
     peer = request.client.host if request.client else "unknown"
     if not proxies or not _trusted(peer, proxies):
         return peer
-    forwarded = request.headers.get("x-forwarded-for", "")
+    # Fix: a proxy may append its hop as a header line of its own rather than join it to
+    # the client's; reading only the first line (``get``) then returned a hop the client
+    # wrote. Every line, in order, is one list (RFC 9110 section 5.3).
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _trusted(hop, proxies):

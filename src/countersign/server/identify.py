@@ -255,3 +255,30 @@ def metadata_for(
         for key, value in decision.unverified_extra.items():
             metadata.setdefault(key, value)
     return limit_metadata(metadata, config.record.max_metadata_chars)
+
+
+def failed(decision: Decision) -> bool:
+    """Whether a claim was made and its proof failed."""
+    return decision.needs_diagnosis or decision.failure_code is not None
+
+
+def rate_limited(decision: Decision, wait: int | None) -> ApiError | None:
+    """How the failure limits bear on ``decision`` (``wait``: seconds still blocked).
+
+    Only failures are limited: a valid proof always passes (checking it costs a
+    microsecond, so an attacker's failures cannot lock the real user out), and
+    anonymous visitors are never limited. A blocked failure is refused with 429 where
+    the policy would refuse it anyway (``required`` + ``reject``); elsewhere it takes
+    the policy's own answer (unverified in ``report``, anonymous when the identity is
+    dropped), just without another log entry or diagnosis.
+    """
+    if wait is None or not failed(decision):
+        return None
+    if decision.outcome == "refused":
+        return ApiError(
+            429,
+            "rate_limited",
+            "too many failed identify attempts; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    return None

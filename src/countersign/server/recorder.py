@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from ..core import FAILURE_CODES
 from ..storage import apps, verification_log
 from ..storage.database import Database
-from .app_directory import AppDirectory
+from .app_directory import AppDirectory, stopped_within
 
 log = logging.getLogger("countersign.server")
 
@@ -128,9 +128,9 @@ class VerificationRecorder:
 
         await self._database.run(write)
 
-    async def run_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Flush every quarter second until ``stop`` is set, then once more."""
+        while not await stopped_within(stop, FLUSH_SECONDS):
             try:
                 await self.flush()
             except Exception:  # keep logging; a failed batch is reported, not fatal

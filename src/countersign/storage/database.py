@@ -5,14 +5,20 @@ transaction. On SQLite it runs inline on the event loop: each call takes microse
 one connection serves the whole process without locking, and there is no thread hop
 on the hot path. On PostgreSQL, where a call waits on the network, it runs in a worker
 thread from the engine's pool.
+
+On SQLite, short writes made in the same turn of the event loop can share one commit
+(:meth:`Database.run_grouped`): a commit writes every page the transaction touched to
+the WAL, and the pages of table tails and of indexes on growing keys are the same for
+every identify, so a shared commit writes them once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -21,6 +27,12 @@ from sqlalchemy.pool import StaticPool
 from . import migrate
 
 T = TypeVar("T")
+
+# A bound on one shared commit, so the first call of a large group does not wait for
+# hundreds of others (each holds the event loop for tens of microseconds).
+MAX_GROUP: Final = 64
+
+_Pending = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -65,6 +77,7 @@ class Database:
             self.engine = _sqlite_engine(url)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self._group: list[_Pending] = []
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
@@ -79,6 +92,58 @@ class Database:
         if self.is_sqlite:
             return self.run_sync(work)
         return await anyio.to_thread.run_sync(self.run_sync, work)
+
+    async def run_grouped(self, work: Callable[[Connection], T]) -> T:
+        """:meth:`run` for a short write that may share its commit with others.
+
+        On SQLite the works handed over in the same event-loop turn run one after the
+        other in one transaction, and each call returns only once that transaction has
+        committed: no caller is answered before its own data is committed, with the
+        durability every commit has here (see the pragmas above). If any of them
+        raises (or the commit fails), the transaction is rolled back and each work runs
+        again alone in a transaction of its own, so every call gets the outcome it would
+        have had alone and a failure never reaches another call's data. ``work`` must
+        therefore act only on the database: it may run twice. Elsewhere this is
+        :meth:`run`.
+        """
+        if not self.is_sqlite:
+            return await self.run(work)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._group.append((work, future))
+        if len(self._group) == 1:
+            # After the callbacks already queued: the other requests read in this turn.
+            loop.call_soon(self._commit_group)
+        return await future
+
+    def _commit_group(self) -> None:
+        group, self._group = self._group[:MAX_GROUP], self._group[MAX_GROUP:]
+        if self._group:
+            asyncio.get_running_loop().call_soon(self._commit_group)
+        group = [(work, future) for work, future in group if not future.cancelled()]
+        if len(group) > 1 and self._run_together(group):
+            return
+        for work, future in group:
+            try:
+                result = self.run_sync(work)
+            except Exception as error:
+                if not future.cancelled():
+                    future.set_exception(error)
+            else:
+                if not future.cancelled():
+                    future.set_result(result)
+
+    def _run_together(self, group: list[_Pending]) -> bool:
+        """Every work of ``group`` in one transaction; False, rolled back, if any failed."""
+        try:
+            with self.engine.begin() as connection:
+                results = [work(connection) for work, _ in group]
+        except Exception:
+            return False
+        for (_, future), result in zip(group, results, strict=True):
+            if not future.cancelled():
+                future.set_result(result)
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

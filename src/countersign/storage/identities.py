@@ -8,17 +8,35 @@ reach the data of the user it names.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    false,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .ids import new_id
 from .models import Contact, Session, Visitor
+from .prepared import Prepared
 
 IdentityStatus = Literal["verified", "unverified", "anonymous"]
+IdentifierKey = Literal["user_id", "email"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +68,7 @@ class Claim:
     status: IdentityStatus
     user_id: str | None = None
     email: str | None = None
-    key: Literal["user_id", "email"] = "user_id"  # the proven identifier, when verified
+    key: IdentifierKey = "user_id"  # the proven identifier, when verified
     name: str | None = None
     attributes: dict[str, Any] | None = None  # verified claims (identity tokens)
 
@@ -68,56 +86,192 @@ class Identified:
     contact: ContactView
 
 
-def _contact_view(row: Any) -> ContactView:
+_contacts = cast(Table, Contact.__table__)
+_visitors = cast(Table, Visitor.__table__)
+_sessions = cast(Table, Session.__table__)
+
+# Written bare, as the partial unique indexes spell it: SQLite uses a partial index
+# only when the query repeats the index's WHERE terms, and SQLAlchemy writes a boolean
+# column as ``verified = 1`` on SQLite, which does not match. Without this, finding a
+# verified contact scanned every contact of the app.
+_VERIFIED: Final = text("contacts.verified")
+
+_CONTACT_COLUMNS: Final = tuple(
+    _contacts.c[name]
+    for name in ("id", "user_id", "email", "name", "verified", "metadata", "attributes")
+)
+
+
+def _contact_view(row: Sequence[Any]) -> ContactView:
+    contact_id, user_id, email, name, verified, metadata, attributes = row
     return ContactView(
-        id=row.id,
-        user_id=row.user_id,
-        email=row.email,
-        name=row.name,
-        verified=row.verified,
-        metadata=row.metadata or {},
-        attributes=row.attributes or {},
+        id=contact_id,
+        user_id=user_id,
+        email=email,
+        name=name,
+        verified=verified,
+        metadata=metadata or {},
+        attributes=attributes or {},
     )
 
 
-def _visitor(connection: Connection, app_id: str, visitor_id: str | None, now: datetime) -> Any:
-    if visitor_id:
-        row = connection.execute(
-            select(Visitor.id, Visitor.contact_id, Visitor.linked_contact_id).where(
-                Visitor.id == visitor_id, Visitor.app_id == app_id
-            )
-        ).one_or_none()
-        if row is not None:
-            return row
-    # Unknown or absent: a new visitor with an id of ours. A client-chosen id is never
-    # adopted, so nobody can step into another browser's anonymous history by naming it.
-    new_visitor = new_id("vis", 16)
-    connection.execute(insert(Visitor).values(id=new_visitor, app_id=app_id, created_at=now))
-    return connection.execute(
-        select(Visitor.id, Visitor.contact_id, Visitor.linked_contact_id).where(
-            Visitor.id == new_visitor
-        )
-    ).one()
+def _select_contact() -> Select[Any]:
+    return select(*_CONTACT_COLUMNS)
 
 
-def _select_contact() -> Any:
-    return select(
-        Contact.id,
-        Contact.user_id,
-        Contact.email,
-        Contact.name,
-        Contact.verified,
-        Contact.metadata_.label("metadata"),
-        Contact.attributes,
+def _verified_lookup(app_id: Any, key: IdentifierKey, value: Any) -> Select[Any]:
+    """The verified contact whose ``key`` is ``value`` (values, or bind parameters)."""
+    column = _contacts.c[key]
+    return _select_contact().where(_contacts.c.app_id == app_id, _VERIFIED, column == value)
+
+
+# The statements identify runs, built once. Their parameters are named ``b_…``:
+# SQLAlchemy keeps column names for the VALUES and SET clauses of the statement itself.
+
+
+def _verified_upsert(
+    insert_for_dialect: Callable[[Table], SQLiteInsert | PostgresInsert], key: IdentifierKey
+) -> SQLiteInsert | PostgresInsert:
+    """Create the verified contact, or touch it if it exists, in one statement.
+
+    The conflict target is the partial unique index on ``(app_id, key)``, so it is the
+    same row the lookup finds, and two nodes creating the same user cannot both insert.
+    """
+    inserted = insert_for_dialect(_contacts).values(
+        id=bindparam("b_contact_id"),
+        app_id=bindparam("b_app_id"),
+        user_id=bindparam("b_user_id"),
+        email=bindparam("b_email"),
+        verified=true(),
+        metadata=bindparam("b_metadata"),
+        attributes=bindparam("b_attributes"),
+        created_at=bindparam("b_now"),
+        last_seen_at=bindparam("b_now"),
     )
+    return inserted.on_conflict_do_update(
+        index_elements=[_contacts.c.app_id, _contacts.c[key]],
+        index_where=text(f"verified AND {key} IS NOT NULL"),
+        set_={
+            "metadata": inserted.excluded["metadata"],
+            "last_seen_at": inserted.excluded.last_seen_at,
+        },
+    )
+
+
+_UPSERT_VERIFIED: Final = {
+    key: Prepared(_verified_upsert(sqlite_insert, key), postgresql=_verified_upsert(pg_insert, key))
+    for key in ("user_id", "email")
+}
+_VERIFIED_CONTACT: Final = {
+    key: Prepared(_verified_lookup(bindparam("b_app_id"), key, bindparam("b_value")))
+    for key in ("user_id", "email")
+}
+_CONTACT_BY_ID: Final = Prepared(
+    _select_contact().where(_contacts.c.id == bindparam("b_contact_id"))
+)
+_INSERT_OWN_CONTACT: Final = Prepared(
+    insert(_contacts).values(
+        id=bindparam("b_contact_id"),
+        app_id=bindparam("b_app_id"),
+        user_id=bindparam("b_user_id"),
+        email=bindparam("b_email"),
+        verified=false(),
+        metadata=bindparam("b_metadata"),
+        attributes=bindparam("b_attributes"),
+        created_at=bindparam("b_now"),
+        last_seen_at=bindparam("b_now"),
+    )
+)
+_UPDATE_OWN_CONTACT: Final = Prepared(
+    update(_contacts)
+    .where(_contacts.c.id == bindparam("b_contact_id"))
+    .values(
+        user_id=bindparam("b_user_id"),
+        email=bindparam("b_email"),
+        verified=false(),
+        metadata=bindparam("b_metadata"),
+        last_seen_at=bindparam("b_now"),
+    )
+)
+_VISITOR: Final = Prepared(
+    select(_visitors.c.id, _visitors.c.contact_id, _visitors.c.linked_contact_id).where(
+        _visitors.c.id == bindparam("b_visitor_id"), _visitors.c.app_id == bindparam("b_app_id")
+    )
+)
+_INSERT_VISITOR: Final = Prepared(
+    insert(_visitors).values(
+        id=bindparam("b_visitor_id"),
+        app_id=bindparam("b_app_id"),
+        contact_id=bindparam("b_own_contact_id"),
+        linked_contact_id=bindparam("b_linked_contact_id"),
+        created_at=bindparam("b_now"),
+    )
+)
+_SET_OWN_CONTACT: Final = Prepared(
+    update(_visitors)
+    .where(_visitors.c.id == bindparam("b_visitor_id"))
+    .values(contact_id=bindparam("b_contact_id"))
+)
+_LINK_VISITOR: Final = Prepared(
+    update(_visitors)
+    .where(_visitors.c.id == bindparam("b_visitor_id"))
+    .values(linked_contact_id=bindparam("b_contact_id"))
+)
+_REVOKE_OTHER_SESSIONS: Final = Prepared(
+    update(_sessions)
+    .where(
+        _sessions.c.visitor_id == bindparam("b_visitor_id"),
+        _sessions.c.contact_id != bindparam("b_contact_id"),
+        _sessions.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("b_now"))
+)
+_INSERT_SESSION: Final = Prepared(
+    insert(_sessions).values(
+        id=bindparam("b_session_id"),
+        app_id=bindparam("b_app_id"),
+        contact_id=bindparam("b_contact_id"),
+        visitor_id=bindparam("b_visitor_id"),
+        status=bindparam("b_status"),
+        secret_id=bindparam("b_secret_id"),
+        created_at=bindparam("b_now"),
+        expires_at=bindparam("b_expires_at"),
+    )
+)
+
+
+def _is_plain_verified(claim: Claim, value: str | None) -> bool:
+    """Whether the claim proves only its identifier (a hash): then a new contact gets
+    no name or attributes and an existing one exactly ``metadata`` and
+    ``last_seen_at``, which is all the one-statement upsert writes."""
+    other = claim.email if claim.key == "user_id" else claim.user_id
+    return value is not None and other is None and claim.name is None and claim.attributes is None
 
 
 def _verified_contact(
     connection: Connection, app_id: str, claim: Claim, metadata: dict[str, Any], now: datetime
 ) -> ContactView:
-    column = Contact.user_id if claim.key == "user_id" else Contact.email
     value = claim.user_id if claim.key == "user_id" else claim.email
-    lookup = _select_contact().where(Contact.app_id == app_id, Contact.verified, column == value)
+    if _is_plain_verified(claim, value):
+        _UPSERT_VERIFIED[claim.key].rows(
+            connection,
+            {
+                "b_contact_id": new_id("con", 12),
+                "b_app_id": app_id,
+                "b_user_id": claim.user_id,
+                "b_email": claim.email,
+                "b_metadata": metadata,
+                "b_attributes": {},
+                "b_now": now,
+            },
+        )
+        upserted = _VERIFIED_CONTACT[claim.key].one(
+            connection, {"b_app_id": app_id, "b_value": value}
+        )
+        return _contact_view(upserted)
+    # An identity token: it may carry a name, attributes to merge into the stored ones
+    # and the other identifier, so the row is read first.
+    lookup = _verified_lookup(app_id, claim.key, value)
     row = connection.execute(lookup).one_or_none()
     if row is None:
         values: dict[str, Any] = {
@@ -168,34 +322,33 @@ def _verified_contact(
 def _own_contact(
     connection: Connection,
     app_id: str,
-    visitor: Any,
+    visitor: tuple[Any, ...] | None,
     claim: Claim,
     metadata: dict[str, Any],
     now: datetime,
 ) -> ContactView:
+    """The visitor's own (never verified) contact, created on first need. A visitor
+    still to be created (``None``) is given this contact when it is inserted."""
     values: dict[str, Any] = {
-        "user_id": claim.user_id if claim.status == "unverified" else None,
-        "email": claim.email if claim.status == "unverified" else None,
-        "verified": False,
-        "metadata_": metadata,
-        "last_seen_at": now,
+        "b_user_id": claim.user_id if claim.status == "unverified" else None,
+        "b_email": claim.email if claim.status == "unverified" else None,
+        "b_metadata": metadata,
+        "b_now": now,
     }
-    if visitor.contact_id is None:
+    if visitor is None or visitor[1] is None:
         contact_id = new_id("con", 12)
-        connection.execute(
-            insert(Contact).values(
-                id=contact_id, app_id=app_id, attributes={}, created_at=now, **values
+        _INSERT_OWN_CONTACT.rows(
+            connection,
+            {"b_contact_id": contact_id, "b_app_id": app_id, "b_attributes": {}, **values},
+        )
+        if visitor is not None:
+            _SET_OWN_CONTACT.rows(
+                connection, {"b_visitor_id": visitor[0], "b_contact_id": contact_id}
             )
-        )
-        connection.execute(
-            update(Visitor).where(Visitor.id == visitor.id).values(contact_id=contact_id)
-        )
     else:
-        contact_id = visitor.contact_id
-        connection.execute(update(Contact).where(Contact.id == contact_id).values(**values))
-    return _contact_view(
-        connection.execute(_select_contact().where(Contact.id == contact_id)).one()
-    )
+        contact_id = visitor[1]
+        _UPDATE_OWN_CONTACT.rows(connection, {"b_contact_id": contact_id, **values})
+    return _contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
 
 
 def identify(
@@ -215,37 +368,55 @@ def identify(
     sessions of this visitor bound to another contact are revoked: a change of identity
     in the same browser ends the previous identity's access.
     """
-    visitor = _visitor(connection, app_id, visitor_id, now)
-    if claim.status == "verified":
+    visitor = (
+        _VISITOR.one_or_none(connection, {"b_visitor_id": visitor_id, "b_app_id": app_id})
+        if visitor_id
+        else None
+    )
+    verified = claim.status == "verified"
+    if verified:
         contact = _verified_contact(connection, app_id, claim, metadata, now)
-        if visitor.linked_contact_id != contact.id:
-            connection.execute(
-                update(Visitor).where(Visitor.id == visitor.id).values(linked_contact_id=contact.id)
-            )
     else:
         contact = _own_contact(connection, app_id, visitor, claim, metadata, now)
-    connection.execute(
-        update(Session)
-        .where(
-            Session.visitor_id == visitor.id,
-            Session.contact_id != contact.id,
-            Session.revoked_at.is_(None),
+    if visitor is None:
+        # Unknown or absent: a new visitor with an id of ours. A client-chosen id is
+        # never adopted, so nobody can step into another browser's anonymous history by
+        # naming it. It is inserted after its contact, already pointing at it, and has
+        # no sessions yet, so there is nothing to revoke.
+        current_visitor = new_id("vis", 16)
+        _INSERT_VISITOR.rows(
+            connection,
+            {
+                "b_visitor_id": current_visitor,
+                "b_app_id": app_id,
+                "b_own_contact_id": None if verified else contact.id,
+                "b_linked_contact_id": contact.id if verified else None,
+                "b_now": now,
+            },
         )
-        .values(revoked_at=now)
-    )
-    connection.execute(
-        insert(Session).values(
-            id=session.token_digest,
-            app_id=app_id,
-            contact_id=contact.id,
-            visitor_id=visitor.id,
-            status=claim.status,
-            secret_id=session.secret_id,
-            created_at=now,
-            expires_at=session.expires_at,
+    else:
+        current_visitor = visitor[0]
+        if verified and visitor[2] != contact.id:
+            _LINK_VISITOR.rows(
+                connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id}
+            )
+        _REVOKE_OTHER_SESSIONS.rows(
+            connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id, "b_now": now}
         )
+    _INSERT_SESSION.rows(
+        connection,
+        {
+            "b_session_id": session.token_digest,
+            "b_app_id": app_id,
+            "b_contact_id": contact.id,
+            "b_visitor_id": current_visitor,
+            "b_status": claim.status,
+            "b_secret_id": session.secret_id,
+            "b_now": now,
+            "b_expires_at": session.expires_at,
+        },
     )
-    return Identified(visitor_id=visitor.id, contact=contact)
+    return Identified(visitor_id=current_visitor, contact=contact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,9 +482,7 @@ def upsert_verified_user(
     now: datetime,
 ) -> ContactView:
     """The customer's backend states who user ``user_id`` is (trusted: API key auth)."""
-    lookup = _select_contact().where(
-        Contact.app_id == app_id, Contact.verified, Contact.user_id == user_id
-    )
+    lookup = _verified_lookup(app_id, "user_id", user_id)
     row = connection.execute(lookup).one_or_none()
     changes: dict[str, Any] = {"last_seen_at": now}
     if email is not None:

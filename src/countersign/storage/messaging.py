@@ -68,6 +68,25 @@ def _decode_cursor(cursor: str, count: int) -> list[str]:
     return parts
 
 
+def _cursor_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CursorError("the cursor is not one this server handed out") from None
+    if moment.tzinfo is None:
+        raise CursorError("the cursor is not one this server handed out")
+    return moment
+
+
+_MAX_SEQ_CURSOR: Final = 2**31 - 1  # seq is a 32-bit integer column
+
+
+def _cursor_seq(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > _MAX_SEQ_CURSOR:
+        raise CursorError("the cursor is not one this server handed out")
+    return int(text)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -171,7 +190,7 @@ def list_conversations(
     query = select(*_CONVERSATION_COLUMNS).where(Conversation.contact_id == contact_id)
     if cursor:
         updated, last_id = _decode_cursor(cursor, 2)
-        moment = datetime.fromisoformat(updated)
+        moment = _cursor_time(updated)
         query = query.where(
             (Conversation.updated_at < moment)
             | ((Conversation.updated_at == moment) & (Conversation.id < last_id))
@@ -326,9 +345,7 @@ def list_messages(
     after = 0
     if cursor:
         (text,) = _decode_cursor(cursor, 1)
-        if not text.isdigit():
-            raise CursorError("the cursor is not one this server handed out")
-        after = int(text)
+        after = _cursor_seq(text)
     rows = connection.execute(
         select(*_MESSAGE_COLUMNS)
         .where(Message.conversation_id == conversation_id, Message.seq > after)
@@ -418,7 +435,7 @@ def list_notifications(
     query = select(*_NOTIFICATION_COLUMNS).where(Notification.contact_id == contact_id)
     if cursor:
         created, last_id = _decode_cursor(cursor, 2)
-        moment = datetime.fromisoformat(created)
+        moment = _cursor_time(created)
         query = query.where(
             (Notification.created_at < moment)
             | ((Notification.created_at == moment) & (Notification.id < last_id))

@@ -19,6 +19,7 @@ from ...storage.models import utcnow
 from ..auth import SessionDep
 from ..body import read_model
 from ..errors import ApiError
+from ..openapi import json_body
 from ..state import StateDep
 from ..text import storable_json, storable_text
 
@@ -60,15 +61,6 @@ def _client_id(value: str | None) -> str | None:
     return storable_text(value, "client_id", max_chars=64)
 
 
-def _schema(model: type) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": msgspec.json.schema(model)}},
-        }
-    }
-
-
 @router.get("/conversations", summary="This session's conversations, newest activity first")
 async def list_conversations(
     session: SessionDep,
@@ -91,7 +83,7 @@ async def list_conversations(
     "/conversations",
     status_code=201,
     summary="Start a conversation, with a first message when body is given",
-    openapi_extra=_schema(NewConversation),
+    openapi_extra=json_body(NewConversation),
 )
 async def create_conversation(request: Request, session: SessionDep, state: StateDep) -> Response:
     payload = await read_model(request, NewConversation, state.settings.max_body_bytes)
@@ -159,7 +151,7 @@ async def list_messages(
     "/conversations/{conversation_id}/messages",
     status_code=201,
     summary="Send a message; a repeated client_id returns the original (200)",
-    openapi_extra=_schema(NewMessage),
+    openapi_extra=json_body(NewMessage),
 )
 async def post_message(
     conversation_id: str, request: Request, session: SessionDep, state: StateDep
@@ -233,7 +225,7 @@ async def read_notification(notification_id: str, session: SessionDep, state: St
     "/events",
     status_code=201,
     summary="Record something the contact did",
-    openapi_extra=_schema(NewEvent),
+    openapi_extra=json_body(NewEvent),
 )
 async def track_event(request: Request, session: SessionDep, state: StateDep) -> Response:
     payload = await read_model(request, NewEvent, state.settings.max_body_bytes)

@@ -15,7 +15,9 @@ from ...storage.models import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError
+from ..openapi import json_body
 from ..state import StateDep
+from ..text import storable_json, storable_text
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
@@ -27,24 +29,26 @@ class UserBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @router.put(
-    "/users/{user_id}",
+    "/users/{user_id:path}",
     summary="Create or update a verified user with trusted attributes",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": msgspec.json.schema(UserBody)}},
-        }
-    },
+    openapi_extra=json_body(UserBody),
 )
 async def put_user(user_id: str, request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
     body = await read_model(request, UserBody, state.settings.max_body_bytes)
+    # The route's pattern ends in "$", which also matches before a final newline, so
+    # "user%0A" would arrive as "user": read the id from the decoded path itself.
+    user_id = request.scope["path"].split("/v1/users/", 1)[1]
     try:
         user = identifier_text(user_id)
         email = identifier_text(body.email) if body.email is not None else None
     except InvalidIdentifier as error:
         raise ApiError(422, "invalid_identifier", str(error)) from None
-    if body.name is not None and len(body.name) > 255:
-        raise ApiError(422, "invalid_request", "name is longer than 255 characters")
+    name = storable_text(body.name, "name", max_chars=255) if body.name is not None else None
+    attributes = (
+        storable_json(body.attributes, "attributes", max_chars=16_000)
+        if body.attributes is not None
+        else None
+    )
     try:
         contact = await state.backend.database.run(
             lambda c: identities.upsert_verified_user(
@@ -52,8 +56,8 @@ async def put_user(user_id: str, request: Request, app_id: ApiAppDep, state: Sta
                 app_id,
                 user,
                 email=email,
-                name=body.name,
-                attributes=body.attributes,
+                name=name,
+                attributes=attributes,
                 now=utcnow(),
             )
         )

@@ -17,6 +17,7 @@ from ...storage.models import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError
+from ..openapi import json_body
 from ..state import StateDep
 from ..text import storable_json, storable_text
 from .conversations import MAX_MESSAGE_CHARS, json_response
@@ -62,20 +63,11 @@ def _author(author: Author | None) -> tuple[Literal["bot", "operator"], str]:
     return author.type, storable_text(author.name, "author.name", max_chars=255)
 
 
-def _schema(model: type) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": msgspec.json.schema(model)}},
-        }
-    }
-
-
 @router.post(
     "/notifications",
     status_code=201,
     summary="Notify a user; delivered live to their verified sessions",
-    openapi_extra=_schema(NewNotification),
+    openapi_extra=json_body(NewNotification),
 )
 async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
     payload = await read_model(request, NewNotification, state.settings.max_body_bytes)
@@ -148,7 +140,7 @@ async def user_events(
     "/conversations",
     status_code=201,
     summary="Start a conversation with a user (visible to their verified sessions)",
-    openapi_extra=_schema(NewUserConversation),
+    openapi_extra=json_body(NewUserConversation),
 )
 async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
     payload = await read_model(request, NewUserConversation, state.settings.max_body_bytes)
@@ -205,7 +197,7 @@ async def conversation_messages(
     "/conversations/{conversation_id}/messages",
     status_code=201,
     summary="Post a message as a bot or operator",
-    openapi_extra=_schema(NewServerMessage),
+    openapi_extra=json_body(NewServerMessage),
 )
 async def reply(
     conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
@@ -214,7 +206,9 @@ async def reply(
     body = storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
     author_type, author_name = _author(payload.author)
     client_id = (
-        storable_text(payload.client_id, "client_id", max_chars=64) if payload.client_id else None
+        storable_text(payload.client_id, "client_id", max_chars=64)
+        if payload.client_id is not None
+        else None
     )
     now = utcnow()
 

@@ -3,32 +3,44 @@
 The token comes in the first message, never the URL (URLs end up in logs):
 ``{"token": "<session_token>", "since": <last seq seen, or null>}``. The server answers
 ``{"type": "ready", "seq": <latest>}``, replays what came after ``since``, then sends
-each new event as ``{"type", "data", "seq"}``. A bad token closes with 4401.
+each new event as ``{"type", "data", "seq"}``. A bad token closes with 4401, and so
+does a session revoked or expired while connected, within ``SESSION_RECHECK_SECONDS``.
+
+Built for many idle widgets per node (``benchmarks/fanout.py``, SPEC section 9): an
+idle stream holds no task of its own, sessions are rechecked in bulk, and an event
+is encoded once for all the widgets it goes to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
+import weakref
 from typing import Final
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter
 from sqlalchemy import Connection
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ...realtime.hub import Subscriber
+from ...realtime.hub import StreamHub, Subscriber
 from ...storage import identities, messaging
 from ...storage.ids import token_digest
 from ...storage.models import utcnow
 from ..state import ServerState
 
 router = APIRouter(tags=["widget"])
+log = logging.getLogger("countersign.server")
 
 HELLO_TIMEOUT_SECONDS: Final = 10.0
 SESSION_RECHECK_SECONDS: Final = 15.0
+SWEEP_CHUNK: Final = 64  # sessions per transaction: ~2 ms of the event loop on SQLite
 CLOSE_BAD_HELLO: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_ORIGIN: Final = 4403
+CLOSE_INTERNAL: Final = 1011
 
 
 def _hello(text: str) -> tuple[str, int | None] | None:
@@ -46,13 +58,6 @@ def _hello(text: str) -> tuple[str, int | None] | None:
     return token, since
 
 
-async def _fetch_after(
-    state: ServerState, contact_id: str, since: int
-) -> list[messaging.StreamItem]:
-    return await state.backend.database.run(lambda c: messaging.stream_after(c, contact_id, since))
-
-
-@router.websocket("/v1/widget/stream")
 async def stream(websocket: WebSocket) -> None:
     state: ServerState = websocket.app.state.countersign
     await websocket.accept()
@@ -80,8 +85,9 @@ async def stream(websocket: WebSocket) -> None:
 
     # Subscribe before reading the latest seq, so nothing committed in between is lost
     # (anything delivered twice is dropped by seq).
-    subscriber = Subscriber(session.contact_id, 0)
-    unsubscribe = state.hub.subscribe(subscriber)
+    live = _LiveStream(websocket, state, session.contact_id, digest)
+    sweep = _sweep_of(state)
+    unsubscribe = state.hub.subscribe(live.subscriber)
     try:
 
         def latest(connection: Connection) -> int:
@@ -89,61 +95,178 @@ async def stream(websocket: WebSocket) -> None:
 
         head = await state.backend.database.run(latest)
         start = head if since is None else min(since, head)
-        subscriber.last_seq = start
+        live.subscriber.last_seq = start
         await websocket.send_text(json.dumps({"type": "ready", "seq": head}))
         if start < head:
-            subscriber.offer(None)  # replay (start, head] from the log
-        await _pump(websocket, state, subscriber, digest)
+            live.subscriber.offer(None)  # replay (start, head] from the log
+        live.start()
+        sweep.add(live)
+        await live.hold()
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
+        sweep.discard(live)
         unsubscribe()
+        await live.stop()
 
 
-async def _pump(
-    websocket: WebSocket, state: ServerState, subscriber: Subscriber, digest: str
-) -> None:
-    """Send events until the client leaves or its session ends."""
-    loop = asyncio.get_running_loop()
-    receiver = asyncio.create_task(_drain_incoming(websocket))
-    next_check = loop.time() + SESSION_RECHECK_SECONDS
-    try:
-        while not receiver.done():
-            batch_task = asyncio.ensure_future(
-                subscriber.next_batch(lambda c, s: _fetch_after(state, c, s))
-            )
-            done, _ = await asyncio.wait(
-                {batch_task, receiver},
-                timeout=max(0.0, next_check - loop.time()),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if batch_task in done:
-                for item in batch_task.result():
-                    await websocket.send_text(json.dumps(item.wire(), default=str))
-            else:
-                batch_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await batch_task
-            if loop.time() >= next_check:
-                next_check = loop.time() + SESSION_RECHECK_SECONDS
-                alive = await state.backend.database.run(
-                    lambda c: identities.live_session(c, digest, utcnow())
-                )
-                if alive is None:
-                    await _close(websocket, CLOSE_UNAUTHORIZED)
-                    return
-    finally:
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await receiver
+# A plain Starlette route: FastAPI's WebSocket route adds dependency solving and two
+# exit stacks that stay alive, ~4 KiB per connected widget, for nothing this uses.
+router.add_websocket_route("/v1/widget/stream", stream, name="widget_stream")
 
 
-async def _drain_incoming(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+class _LiveStream:
+    """A widget's stream once ``ready`` is sent.
+
+    At rest it is this object, its subscriber and the request's own coroutine waiting
+    for the client to speak or leave. The task that sends exists only while there is
+    something to send: a standing reader task, a pump task and an ``asyncio.wait`` per
+    event cost ~8 KiB per idle widget and most of the fan-out's CPU (measured with
+    ``benchmarks/fanout.py``). One sender at a time keeps the events in order.
+    """
+
+    __slots__ = ("_loop", "_sender", "_started", "_state", "_websocket", "digest", "subscriber")
+
+    def __init__(
+        self, websocket: WebSocket, state: ServerState, contact_id: str, digest: str
+    ) -> None:
+        self._websocket = websocket
+        self._state = state
+        self._loop = asyncio.get_running_loop()
+        self._sender: asyncio.Task[None] | None = None
+        self._started = False  # nothing may overtake ``ready``
+        self.digest = digest
+        self.subscriber = Subscriber(contact_id, 0, self._wake)
+
+    def start(self) -> None:
+        self._started = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._started and self._sender is None and self.subscriber.has_work:
+            self._sender = self._loop.create_task(self._send_pending())
+
+    async def _fetch_after(self, contact_id: str, since: int) -> list[messaging.StreamItem]:
+        database = self._state.backend.database
+        return await database.run(lambda c: messaging.stream_after(c, contact_id, since))
+
+    async def _send_pending(self) -> None:
+        try:
+            while self.subscriber.has_work:
+                for item in await self.subscriber.next_batch(self._fetch_after):
+                    await self._websocket.send_text(_wire_text(item))
+        except (WebSocketDisconnect, RuntimeError, ConnectionError):
+            pass  # the client left; ``hold`` sees it too
+        except Exception:
+            # The client may reconnect with ``since`` and catch up from the log.
+            log.exception("a widget stream failed to send")
+            await _close(self._websocket, CLOSE_INTERNAL)
+        finally:
+            self._sender = None
+
+    async def hold(self) -> None:
+        """Read (and ignore) what the client sends, so a disconnect is noticed at once;
+        return when it leaves, or when the session sweep closes the stream."""
+        while True:
+            message = await self._websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def end(self, code: int) -> None:
+        await _close(self._websocket, code)
+
+    async def stop(self) -> None:
+        self._started = False
+        sender = self._sender
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+
+class _SessionSweep:
+    """Every ``SESSION_RECHECK_SECONDS``, rechecks the session of every widget stream of
+    one server, a chunk of sessions per transaction, and closes with 4401 the streams
+    whose session was revoked or has expired.
+
+    A timer and a transaction per stream cost a third of a core at 10,000 idle widgets
+    (``benchmarks/fanout.py``); a chunk of reads in one transaction costs the reads.
+    The task runs only while the server has streams, so it needs no lifespan hook.
+    """
+
+    def __init__(self, state: ServerState) -> None:
+        self._database = state.backend.database
+        self._streams: dict[str, set[_LiveStream]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, live: _LiveStream) -> None:
+        self._streams.setdefault(live.digest, set()).add(live)
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run())
+
+    def discard(self, live: _LiveStream) -> None:
+        streams = self._streams.get(live.digest)
+        if streams is not None:
+            streams.discard(live)
+            if not streams:
+                del self._streams[live.digest]
+        if not self._streams and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            # Read at each turn, not bound once: tests shorten it.
+            await asyncio.sleep(SESSION_RECHECK_SECONDS)
+            digests = list(self._streams)
+            for start in range(0, len(digests), SWEEP_CHUNK):
+                chunk = digests[start : start + SWEEP_CHUNK]
+                try:
+                    ended = await self._database.run(functools.partial(_ended, digests=chunk))
+                except Exception:
+                    log.exception("rechecking widget stream sessions failed")
+                    continue  # keep the streams; the next sweep tries again
+                for digest in ended:
+                    for live in tuple(self._streams.get(digest, ())):
+                        await live.end(CLOSE_UNAUTHORIZED)
+                # SQLite runs on the event loop: let deliveries through between chunks.
+                await asyncio.sleep(0)
+
+
+# One sweep per server (per hub: tests run several apps in one process), made on its
+# first stream.
+_SWEEPS: weakref.WeakKeyDictionary[StreamHub, _SessionSweep] = weakref.WeakKeyDictionary()
+
+
+def _sweep_of(state: ServerState) -> _SessionSweep:
+    sweep = _SWEEPS.get(state.hub)
+    if sweep is None:
+        sweep = _SWEEPS[state.hub] = _SessionSweep(state)
+    return sweep
+
+
+def _ended(connection: Connection, digests: list[str]) -> list[str]:
+    now = utcnow()
+    return [d for d in digests if identities.live_session(connection, d, now) is None]
+
+
+# Every widget of a contact is sent the same event object: encode it once, not once per
+# widget. Identity, not equality, is the key (the items hold dicts; they don't hash), and
+# holding the item keeps its id from being reused while it is cached.
+_ENCODED: dict[int, tuple[messaging.StreamItem, str]] = {}
+_ENCODED_MAX: Final = 64
+
+
+def _wire_text(item: messaging.StreamItem) -> str:
+    cached = _ENCODED.get(id(item))
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    text = json.dumps(item.wire(), default=str)
+    if len(_ENCODED) >= _ENCODED_MAX:
+        del _ENCODED[next(iter(_ENCODED))]  # the oldest
+    _ENCODED[id(item)] = (item, text)
+    return text
 
 
 async def _close(websocket: WebSocket, code: int) -> None:

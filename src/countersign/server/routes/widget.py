@@ -6,7 +6,9 @@ from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ...storage import identities
 from ...storage.models import utcnow
@@ -19,44 +21,40 @@ from ..identify import (
     RequestContext,
     check_origin,
     decide,
+    failed,
     metadata_for,
     new_session,
     pending_entry,
+    rate_limited,
     response_document,
 )
-from ..state import StateDep
+from ..openapi import json_body
+from ..state import ServerState, StateDep
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
-
-_IDENTIFY_BODY_SCHEMA = msgspec.json.schema(IdentifyBody)
 
 
 def _json(document: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(document), status, media_type="application/json")
 
 
-@router.post(
-    "/identify",
-    summary="Identify the browser: verify the claimed identity and open a session",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _IDENTIFY_BODY_SCHEMA}},
-        }
-    },
-    responses=documented_errors(
-        {
-            401: "identity_verification_failed",
-            403: "origin_not_allowed",
-            404: "app_not_found",
-            413: "payload_too_large",
-            415: "unsupported_media_type",
-            422: "invalid_request, invalid_identifier or invalid_metadata",
-            429: "rate_limited, with Retry-After",
-        }
-    ),
-)
-async def identify(request: Request, state: StateDep) -> Response:
+class _IdentifyRoute(APIRoute):
+    """A route FastAPI documents like any other, whose POSTs skip FastAPI's per-route
+    machinery: dependency solving (a sync dependency is a thread hop per request),
+    exit stacks and the wrappers around them cost more than identify's own work. The
+    endpoint reaches the server state itself; errors still propagate to the app's
+    handlers, so they keep the one error shape."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await super().handle(scope, receive, send)  # FastAPI's 405 with Allow
+            return
+        response = await identify(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+async def identify(request: Request) -> Response:
+    state: ServerState = request.app.state.countersign
     # A plain Request instead of a pydantic body model: this is the hot path, and a
     # strict msgspec decode costs a fraction of FastAPI's validation (benchmarks/).
     body = await read_model(request, IdentifyBody, state.settings.max_body_bytes)
@@ -70,20 +68,18 @@ async def identify(request: Request, state: StateDep) -> Response:
     )
     raw_claim = body.user_id if config.record.identifier == "user_id" else body.email
     claimed = None if raw_claim is None else str(raw_claim)
-    wait = state.limits.retry_after(config.record.id, context.client_ip, claimed)
-    if wait is not None:
-        raise ApiError(
-            429,
-            "rate_limited",
-            "too many failed identify attempts; try again later",
-            headers={"Retry-After": str(wait)},
-        )
     now = utcnow()
     decision = decide(config, body, now)
     metadata, warnings = metadata_for(config, body, decision)
-    state.recorder.record(pending_entry(config, body, decision, context))
-    if decision.needs_diagnosis or decision.failure_code:
-        state.limits.fail(config.record.id, context.client_ip, claimed)
+    wait = None
+    if failed(decision):
+        wait = state.limits.retry_after(config.record.id, context.client_ip, claimed)
+        if (limited := rate_limited(decision, wait)) is not None:
+            raise limited
+    if wait is None:  # a blocked failure is answered without another log entry
+        state.recorder.record(pending_entry(config, body, decision, context))
+        if failed(decision):
+            state.limits.fail(config.record.id, context.client_ip, claimed)
     if decision.outcome == "refused":
         raise ApiError(
             401,
@@ -92,7 +88,7 @@ async def identify(request: Request, state: StateDep) -> Response:
             "the verification log",
         )
     token, session = new_session(decision, context, now)
-    identified = await state.backend.database.run(
+    identified = await state.backend.database.run_grouped(
         lambda c: identities.identify(
             c,
             app_id=config.record.id,
@@ -106,6 +102,27 @@ async def identify(request: Request, state: StateDep) -> Response:
     if decision.secret_id is not None:
         state.recorder.secret_used(decision.secret_id, now)
     return _json(response_document(token, session.expires_at, identified, decision, warnings))
+
+
+router.add_api_route(
+    "/identify",
+    identify,
+    methods=["POST"],
+    route_class_override=_IdentifyRoute,
+    summary="Identify the browser: verify the claimed identity and open a session",
+    openapi_extra=json_body(IdentifyBody),
+    responses=documented_errors(
+        {
+            401: "identity_verification_failed",
+            403: "origin_not_allowed",
+            404: "app_not_found",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+            422: "invalid_request, invalid_identifier or invalid_metadata",
+            429: "rate_limited, with Retry-After",
+        }
+    ),
+)
 
 
 @router.post("/logout", summary="End this session; the widget starts a new anonymous visitor")

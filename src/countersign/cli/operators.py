@@ -1,0 +1,184 @@
+"""``countersign operators``: the people who log into the dashboard.
+
+The first operator can only be made here, on the server's machine: a dashboard that
+let the first visitor sign up would belong to whoever found it first. Passwords come
+from standard input (``--password-stdin``) or a hidden prompt, never from an argument,
+which would end up in shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from ..dashboard import passwords
+from ..settings import Settings, default_data_dir
+from ..storage import operators
+from ..storage.database import Database
+from ..storage.models import utcnow
+from .options import (
+    Column,
+    database_options,
+    emit,
+    json_option,
+    open_cli_backend,
+    render_table,
+    when,
+)
+
+_COLUMNS = (
+    Column("EMAIL", "email"),
+    Column("NAME", "name"),
+    Column("ROLE", "role"),
+    Column("CREATED", "created_at", when),
+    Column("LAST_LOGIN", "last_login_at", when),
+)
+
+_password_stdin = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (one line) instead of prompting.",
+)
+
+
+@contextmanager
+def _operator_errors() -> Iterator[None]:
+    try:
+        yield
+    except operators.OperatorError as error:
+        raise click.ClickException(f"{error.code}: {error}") from None
+    except passwords.WeakPassword as error:
+        raise click.ClickException(f"weak_password: {error}") from None
+
+
+def _read_password(from_stdin: bool, email: str) -> str:
+    if from_stdin:
+        text = sys.stdin.read()
+        # One trailing newline is the end of the line `echo` or a here-string wrote.
+        password = text.removesuffix("\n").removesuffix("\r")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise click.UsageError("no terminal to prompt on: pass the password with --password-stdin")
+    passwords.check_strength(password, email)
+    return password
+
+
+@click.group("operators")
+def operators_group() -> None:
+    """Dashboard operators: owners manage settings, agents answer conversations."""
+
+
+@operators_group.command("create")
+@database_options
+@json_option
+@_password_stdin
+@click.option(
+    "--role",
+    type=click.Choice(operators.ROLES),
+    default="owner",
+    show_default=True,
+    help="owner: everything; agent: the inbox only.",
+)
+@click.option("--name", help="Shown to users beside replies (default: the email's local part).")
+@click.argument("email")
+def create_command(
+    data_dir: Path | None,
+    database_url: str | None,
+    as_json: bool,
+    password_stdin: bool,
+    role: operators.Role,
+    name: str | None,
+    email: str,
+) -> None:
+    """Create an operator who logs into /dashboard with EMAIL and a password."""
+    with _operator_errors():
+        address = operators.normalize_email(email)
+        password_hash = passwords.hash_password(_read_password(password_stdin, address))
+        with open_cli_backend(data_dir, database_url) as backend:
+            record = backend.database.run_sync(
+                lambda c: operators.create_operator(
+                    c,
+                    email=address,
+                    password_hash=password_hash,
+                    role=role,
+                    name=name,
+                    now=utcnow(),
+                )
+            )
+    emit(
+        record.as_dict(),
+        as_json=as_json,
+        text=f"Created {record.role} {record.email} ({record.name}). Log in at /dashboard.",
+    )
+
+
+@operators_group.command("list")
+@database_options
+@json_option
+def list_command(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """List the operators (never their passwords)."""
+    with open_cli_backend(data_dir, database_url) as backend:
+        records = backend.database.run_sync(operators.list_operators)
+    rows = [record.as_dict() for record in records]
+    text = render_table(rows, _COLUMNS) if rows else "No operators yet."
+    emit({"data": rows}, as_json=as_json, text=text)
+
+
+@operators_group.command("set-password")
+@database_options
+@json_option
+@_password_stdin
+@click.argument("email")
+def set_password_command(
+    data_dir: Path | None, database_url: str | None, as_json: bool, password_stdin: bool, email: str
+) -> None:
+    """Give EMAIL a new password and log them out everywhere."""
+    with _operator_errors():
+        address = operators.normalize_email(email)
+        password_hash = passwords.hash_password(_read_password(password_stdin, address))
+        with open_cli_backend(data_dir, database_url) as backend:
+            record = backend.database.run_sync(
+                lambda c: operators.set_password_hash(c, address, password_hash, utcnow())
+            )
+    emit(record.as_dict(), as_json=as_json, text=f"New password set for {record.email}.")
+
+
+@operators_group.command("remove")
+@database_options
+@json_option
+@click.argument("email")
+def remove_command(
+    data_dir: Path | None, database_url: str | None, as_json: bool, email: str
+) -> None:
+    """Remove the operator EMAIL; their sessions end at once."""
+    with _operator_errors(), open_cli_backend(data_dir, database_url) as backend:
+        record = backend.database.run_sync(lambda c: operators.delete_operator(c, email))
+    emit(record.as_dict(), as_json=as_json, text=f"Removed {record.email}.")
+
+
+def serve_hint(settings: Settings, base: str) -> str:
+    """What ``countersign serve`` prints about the dashboard: its address, and while no
+    operator exists, the command that creates the first one."""
+    line = f"Dashboard: {base}/dashboard"
+    database = Database(settings.sqlalchemy_url)
+    try:
+        count = database.run_sync(operators.operator_count)
+    except Exception:  # the hint must never stop the server from starting
+        return line
+    finally:
+        database.dispose()
+    if count:
+        return line
+    command = "countersign operators create you@example.com --password-stdin --role owner"
+    if settings.database_url is not None:
+        command += " --database-url URL"
+    elif settings.data_dir != default_data_dir():
+        command += f" --data-dir {shlex.quote(str(settings.data_dir))}"
+    advice = "No operator yet. Create the first one (the password is read from stdin):"
+    return f"{line}\n{advice}\n  {command}"

@@ -1,0 +1,218 @@
+/* Countersign dashboard: confirmations, copy buttons, the live inbox and the reply box.
+ * Plain JavaScript, loaded as a static file (the Content-Security-Policy allows no
+ * inline script). Everything from the server is inserted as text, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  // Forms that destroy something ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // Copy buttons next to a secret or key shown once.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      button.textContent = "Copied";
+    });
+  });
+
+  function ago(iso) {
+    var seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+    if (!(seconds >= 60)) return "just now";
+    var units = [[86400, "day"], [3600, "hour"], [60, "minute"]];
+    for (var i = 0; i < units.length; i++) {
+      if (seconds >= units[i][0]) {
+        var n = Math.floor(seconds / units[i][0]);
+        return n + " " + units[i][1] + (n === 1 ? "" : "s") + " ago";
+      }
+    }
+    return "just now";
+  }
+
+  function post(url, fields) {
+    var body = new URLSearchParams(fields);
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: body
+    });
+  }
+
+  // ---- the thread -----------------------------------------------------------------
+  var messages = document.getElementById("messages");
+  var openConversation = messages ? messages.getAttribute("data-conversation-id") : null;
+  var replyForm = document.getElementById("reply");
+  var contactLabel = replyForm ? replyForm.getAttribute("data-contact-label") : "";
+  var readTimer = null;
+
+  function lastSeq() {
+    var items = messages ? messages.querySelectorAll("li[data-seq]") : [];
+    return items.length ? Number(items[items.length - 1].getAttribute("data-seq")) : 0;
+  }
+
+  function markRead() {
+    if (!messages) return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      post(messages.getAttribute("data-read-url"), { seq: String(lastSeq()) });
+    }, 300);
+  }
+
+  function scrollDown() {
+    if (messages) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function appendMessage(message) {
+    if (!messages || messages.querySelector('[data-message-id="' + CSS.escape(message.id) + '"]')) return;
+    var empty = messages.querySelector(".empty");
+    if (empty) empty.remove();
+    var type = message.author && message.author.type || "contact";
+    var item = document.createElement("li");
+    item.className = "msg from-" + type;
+    item.setAttribute("data-message-id", message.id);
+    item.setAttribute("data-seq", String(message.seq));
+    var meta = document.createElement("div");
+    meta.className = "meta";
+    var author = document.createElement("span");
+    author.className = "author";
+    author.textContent = (message.author && message.author.name) || (type === "contact" ? contactLabel : type);
+    var time = document.createElement("time");
+    time.setAttribute("datetime", message.created_at);
+    time.textContent = "just now";
+    meta.appendChild(author);
+    meta.appendChild(time);
+    var body = document.createElement("p");
+    body.className = "body";
+    body.textContent = message.body;
+    item.appendChild(meta);
+    item.appendChild(body);
+    messages.appendChild(item);
+    scrollDown();
+  }
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  if (replyForm) {
+    var state = replyForm.querySelector("[data-reply-state]");
+    var textarea = replyForm.querySelector("textarea");
+    var clientId = replyForm.querySelector('input[name="client_id"]');
+    clientId.value = newClientId();
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) replyForm.requestSubmit();
+    });
+    replyForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!textarea.value.trim()) return;
+      var button = replyForm.querySelector("button[type=submit]");
+      button.disabled = true;
+      state.textContent = "Sending…";
+      // The same client_id on a retry returns the original message: no duplicate.
+      post(replyForm.action, { body: textarea.value, client_id: clientId.value })
+        .then(function (response) {
+          return response.json().then(function (document) {
+            if (!response.ok) throw new Error(document.error ? document.error.message : "not sent");
+            appendMessage(document);
+            textarea.value = "";
+            clientId.value = newClientId();
+            state.textContent = "";
+          });
+        })
+        .catch(function (error) { state.textContent = "Not sent: " + error.message; })
+        .then(function () { button.disabled = false; textarea.focus(); });
+    });
+  }
+  scrollDown();
+
+  // ---- the inbox list, live -------------------------------------------------------
+  var inbox = document.querySelector("[data-live-inbox]");
+  if (!inbox) return;
+  var list = inbox.querySelector("[data-conv-list]");
+  var template = inbox.querySelector("template[data-conv-template]");
+  var liveState = inbox.querySelector("[data-live-state]");
+  var threadBase = inbox.getAttribute("data-thread-base");
+
+  function field(row, name) { return row.querySelector('[data-field="' + name + '"]'); }
+
+  function rowFor(conversationId, contact) {
+    var row = list.querySelector('li[data-conversation-id="' + CSS.escape(conversationId) + '"]');
+    if (row) return row;
+    var empty = list.querySelector("[data-empty]");
+    if (empty) empty.remove();
+    row = template.content.firstElementChild.cloneNode(true);
+    row.setAttribute("data-conversation-id", conversationId);
+    row.querySelector("a").setAttribute("href", threadBase + encodeURIComponent(conversationId));
+    var badge = field(row, "badge");
+    badge.className = "badge badge-" + contact.status;
+    badge.textContent = contact.status;
+    field(row, "who").textContent = contact.label;
+    list.insertBefore(row, list.firstChild);
+    return row;
+  }
+
+  function onMessage(event) {
+    var row = rowFor(event.conversation_id, event.contact);
+    var message = event.message;
+    var fromContact = message.author && message.author.type === "contact";
+    var preview = (fromContact ? "" : "You: ") + message.body;
+    field(row, "preview").textContent = preview.length > 90 ? preview.slice(0, 87) + "..." : preview;
+    var time = field(row, "time");
+    time.setAttribute("datetime", message.created_at);
+    time.textContent = "just now";
+    list.insertBefore(row, list.firstChild);
+    if (event.conversation_id === openConversation) {
+      appendMessage(message);
+      markRead();
+    } else if (fromContact) {
+      row.classList.add("unread");
+      var count = field(row, "unread");
+      count.textContent = String((Number(count.textContent) || 0) + 1);
+    }
+  }
+
+  function setLive(on, text) {
+    if (!liveState) return;
+    liveState.textContent = text;
+    liveState.classList.toggle("on", on);
+  }
+
+  var delay = 1000;
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + inbox.getAttribute("data-live-url"));
+    socket.onopen = function () { socket.send(JSON.stringify({ csrf: csrf })); };
+    socket.onmessage = function (frame) {
+      var event;
+      try { event = JSON.parse(frame.data); } catch (e) { return; }
+      if (event.type === "ready") { delay = 1000; setLive(true, "live"); }
+      else if (event.type === "resync") location.reload();
+      else if (event.type === "message.created") onMessage(event);
+      else if (event.type === "conversation.created") rowFor(event.conversation_id, event.contact);
+    };
+    socket.onclose = function (close) {
+      if (close.code === 4401) { setLive(false, "logged out"); return; }
+      setLive(false, "reconnecting…");
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+
+  // Relative times stay relative.
+  setInterval(function () {
+    document.querySelectorAll("time[datetime]").forEach(function (time) {
+      time.textContent = ago(time.getAttribute("datetime"));
+    });
+  }, 30000);
+})();

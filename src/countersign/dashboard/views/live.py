@@ -1,0 +1,165 @@
+"""GET /dashboard/apps/{app_id}/live: a WebSocket of the app's new conversations and
+messages, for the inbox page's script.
+
+It is authenticated like the pages, by the session cookie, and the first message must
+carry the page's CSRF token: a WebSocket is not bound by the same-origin policy, so the
+cookie alone would let another site's page open this feed in an operator's browser.
+Events come from the hub's per-app watch, which sees every node's events when Redis
+links them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any, Final
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import Connection
+
+from ...server.state import ServerState
+from ...storage import apps, operators
+from ...storage.messaging import StreamItem
+from ..auth import operator_of
+from ..security import SESSION_COOKIE, cookie_token, csrf_matches
+
+router = APIRouter(include_in_schema=False)
+
+HELLO_TIMEOUT_SECONDS: Final = 10.0
+SESSION_RECHECK_SECONDS: Final = 30.0
+MAX_QUEUED: Final = 256
+FORWARDED: Final = frozenset({"message.created", "conversation.created"})
+CLOSE_BAD_HELLO: Final = 4400
+CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_NOT_FOUND: Final = 4404
+
+
+def _hello_csrf(text: str) -> str | None:
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    csrf = message.get("csrf") if isinstance(message, dict) else None
+    return csrf if isinstance(csrf, str) else None
+
+
+async def _authorised(websocket: WebSocket, state: ServerState, app_id: str) -> int | None:
+    """``None`` when the socket may watch ``app_id``, else the close code."""
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_SECONDS)
+    except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
+        return CLOSE_BAD_HELLO
+    presented = _hello_csrf(text)
+    if presented is None:
+        return CLOSE_BAD_HELLO
+    if not csrf_matches(cookie_token(websocket, SESSION_COOKIE), presented):
+        return CLOSE_UNAUTHORIZED
+    if await operator_of(websocket, state) is None:
+        return CLOSE_UNAUTHORIZED
+    try:
+        await state.backend.database.run(lambda c: apps.get_app(c, app_id))
+    except apps.AppNotFound:
+        return CLOSE_NOT_FOUND
+    return None
+
+
+async def _describe(state: ServerState, item: StreamItem) -> dict[str, Any] | None:
+    """The event as the inbox shows it: with who the contact is."""
+
+    def contact(connection: Connection) -> dict[str, Any] | None:
+        return operators.contact_of_app(connection, item.app_id, item.contact_id)
+
+    summary = await state.backend.database.run(contact)
+    if summary is None:
+        return None
+    if item.type == "message.created":
+        return {
+            "type": item.type,
+            "conversation_id": item.data.get("conversation_id"),
+            "message": item.data,
+            "contact": summary,
+        }
+    return {
+        "type": item.type,
+        "conversation_id": item.data.get("id"),
+        "conversation": item.data,
+        "contact": summary,
+    }
+
+
+@router.websocket("/dashboard/apps/{app_id}/live")
+async def live(websocket: WebSocket, app_id: str) -> None:
+    state: ServerState = websocket.app.state.countersign
+    await websocket.accept()
+    refused = await _authorised(websocket, state, app_id)
+    if refused is not None:
+        with contextlib.suppress(Exception):
+            await websocket.close(refused)
+        return
+
+    queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
+
+    def watch(item: StreamItem) -> None:
+        if item.type not in FORWARDED:
+            return
+        try:
+            queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # Too far behind: the page reloads instead of receiving a backlog.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+            queue.put_nowait(None)
+
+    unwatch = state.hub.watch_app(app_id, watch)
+    receiver = asyncio.create_task(_drain_incoming(websocket))
+    try:
+        await websocket.send_text(json.dumps({"type": "ready"}))
+        await _pump(websocket, state, queue, receiver)
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        unwatch()
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+
+
+async def _pump(
+    websocket: WebSocket,
+    state: ServerState,
+    queue: asyncio.Queue[StreamItem | None],
+    receiver: asyncio.Task[None],
+) -> None:
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + SESSION_RECHECK_SECONDS
+    while not receiver.done():
+        getter = asyncio.ensure_future(queue.get())
+        done, _ = await asyncio.wait(
+            {getter, receiver},
+            timeout=max(0.0, next_check - loop.time()),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if getter in done:
+            item = getter.result()
+            document = {"type": "resync"} if item is None else await _describe(state, item)
+            if document is not None:
+                await websocket.send_text(json.dumps(document, default=str))
+        else:
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+        if loop.time() >= next_check:
+            next_check = loop.time() + SESSION_RECHECK_SECONDS
+            if await operator_of(websocket, state) is None:
+                with contextlib.suppress(Exception):
+                    await websocket.close(CLOSE_UNAUTHORIZED)
+                return
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """Read (and ignore) what the page sends, so a closed tab is noticed at once."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return

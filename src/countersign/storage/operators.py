@@ -1,0 +1,557 @@
+"""Operators: their accounts, dashboard sessions and audit trail, and what they see.
+
+Passwords arrive here already hashed (argon2id, in ``countersign.dashboard.passwords``)
+and session tokens as their SHA-256, so nothing in the database can log anyone in.
+
+The inbox queries at the end read across all of an app's contacts: they are for
+operators only, never for a widget session, which is always scoped to one contact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .ids import new_id
+from .models import (
+    Contact,
+    Conversation,
+    ConversationRead,
+    Message,
+    Operator,
+    OperatorAudit,
+    OperatorSession,
+    VerificationLogEntry,
+)
+
+Role = Literal["owner", "agent"]
+ROLES: Final = ("owner", "agent")
+MAX_EMAIL_CHARS: Final = 255
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class OperatorError(Exception):
+    """Base of this module's errors; ``code`` names the cause."""
+
+    code = "operator_error"
+
+
+class InvalidOperator(OperatorError, ValueError):
+    code = "invalid_operator"
+
+
+class OperatorExists(OperatorError):
+    code = "operator_exists"
+
+
+class OperatorNotFound(OperatorError):
+    code = "operator_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRecord:
+    id: str
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at.isoformat(),
+            "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
+        }
+
+
+_OPERATOR_COLUMNS = (
+    Operator.id,
+    Operator.email,
+    Operator.name,
+    Operator.role,
+    Operator.created_at,
+    Operator.last_login_at,
+)
+
+
+def _operator(row: Any) -> OperatorRecord:
+    return OperatorRecord(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
+
+
+def normalize_email(email: str) -> str:
+    """The login name: trimmed and lowercased, so ``Ann@X.com`` and ``ann@x.com`` are
+    one operator (mail servers treat them alike in practice)."""
+    text = email.strip().lower()
+    if not 3 <= len(text) <= MAX_EMAIL_CHARS or not _EMAIL.fullmatch(text):
+        raise InvalidOperator(f"{email!r} is not an email address")
+    if any(not ch.isprintable() for ch in text):
+        raise InvalidOperator("an email address has no control characters")
+    return text
+
+
+def _name(name: str | None, email: str) -> str:
+    text = (name or "").strip() or email.split("@", 1)[0]
+    if any(not ch.isprintable() for ch in text):
+        raise InvalidOperator("a name has no control characters")
+    return text[:255]
+
+
+# Accounts ------------------------------------------------------------------------
+
+
+def create_operator(
+    connection: Connection,
+    *,
+    email: str,
+    password_hash: str,
+    role: Role,
+    name: str | None = None,
+    now: datetime,
+) -> OperatorRecord:
+    if role not in ROLES:
+        raise InvalidOperator(f"role must be one of {', '.join(ROLES)}")
+    address = normalize_email(email)
+    operator_id = new_id("op", 9)
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                insert(Operator).values(
+                    id=operator_id,
+                    email=address,
+                    name=_name(name, address),
+                    role=role,
+                    password_hash=password_hash,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise OperatorExists(f"an operator {address!r} exists already") from None
+    return get_operator(connection, operator_id)
+
+
+def get_operator(connection: Connection, operator_id: str) -> OperatorRecord:
+    row = connection.execute(
+        select(*_OPERATOR_COLUMNS).where(Operator.id == operator_id)
+    ).one_or_none()
+    if row is None:
+        raise OperatorNotFound(f"no operator {operator_id!r}")
+    return _operator(row)
+
+
+def list_operators(connection: Connection) -> list[OperatorRecord]:
+    rows = connection.execute(select(*_OPERATOR_COLUMNS).order_by(Operator.created_at))
+    return [_operator(row) for row in rows]
+
+
+def operator_count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(Operator)).scalar_one())
+
+
+def credentials(connection: Connection, email: str) -> tuple[OperatorRecord, str] | None:
+    """The operator with this login email and their password hash, if there is one."""
+    try:
+        address = normalize_email(email)
+    except InvalidOperator:
+        return None
+    row = connection.execute(
+        select(*_OPERATOR_COLUMNS, Operator.password_hash).where(Operator.email == address)
+    ).one_or_none()
+    return None if row is None else (_operator(row), row.password_hash)
+
+
+def password_hash_of(connection: Connection, operator_id: str) -> str | None:
+    found = connection.execute(
+        select(Operator.password_hash).where(Operator.id == operator_id)
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def set_password_hash(
+    connection: Connection, email: str, password_hash: str, now: datetime
+) -> OperatorRecord:
+    """Replace an operator's password and end every session they have."""
+    address = normalize_email(email)
+    operator_id = connection.execute(
+        select(Operator.id).where(Operator.email == address)
+    ).scalar_one_or_none()
+    if operator_id is None:
+        raise OperatorNotFound(f"no operator {address!r}")
+    connection.execute(
+        update(Operator).where(Operator.id == operator_id).values(password_hash=password_hash)
+    )
+    revoke_operator_sessions(connection, operator_id, now)
+    return get_operator(connection, operator_id)
+
+
+def update_password_hash(connection: Connection, operator_id: str, password_hash: str) -> None:
+    """Store a rehash of the same password (stronger parameters); sessions stay."""
+    connection.execute(
+        update(Operator).where(Operator.id == operator_id).values(password_hash=password_hash)
+    )
+
+
+def delete_operator(connection: Connection, email: str) -> OperatorRecord:
+    address = normalize_email(email)
+    row = connection.execute(
+        select(*_OPERATOR_COLUMNS).where(Operator.email == address)
+    ).one_or_none()
+    if row is None:
+        raise OperatorNotFound(f"no operator {address!r}")
+    connection.execute(delete(Operator).where(Operator.id == row.id))
+    return _operator(row)
+
+
+# Sessions ------------------------------------------------------------------------
+
+
+def open_session(
+    connection: Connection,
+    operator_id: str,
+    token_digest: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    client_ip: str | None,
+) -> None:
+    connection.execute(
+        insert(OperatorSession).values(
+            id=token_digest,
+            operator_id=operator_id,
+            created_at=now,
+            expires_at=now + ttl,
+            client_ip=client_ip[:64] if client_ip else None,
+        )
+    )
+    connection.execute(update(Operator).where(Operator.id == operator_id).values(last_login_at=now))
+    # Keep the table small: a login sweeps this operator's dead sessions.
+    connection.execute(
+        delete(OperatorSession).where(
+            OperatorSession.operator_id == operator_id,
+            (OperatorSession.expires_at <= now) | OperatorSession.revoked_at.is_not(None),
+        )
+    )
+
+
+def session_operator(
+    connection: Connection, token_digest: str, now: datetime
+) -> OperatorRecord | None:
+    """The operator logged in by this session, if it is neither revoked nor expired."""
+    row = connection.execute(
+        select(*_OPERATOR_COLUMNS, OperatorSession.expires_at)
+        .join(OperatorSession, OperatorSession.operator_id == Operator.id)
+        .where(OperatorSession.id == token_digest, OperatorSession.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None or row.expires_at <= now:
+        return None
+    return _operator(row)
+
+
+def close_session(connection: Connection, token_digest: str, now: datetime) -> None:
+    connection.execute(
+        update(OperatorSession)
+        .where(OperatorSession.id == token_digest, OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_operator_sessions(connection: Connection, operator_id: str, now: datetime) -> int:
+    result = connection.execute(
+        update(OperatorSession)
+        .where(OperatorSession.operator_id == operator_id, OperatorSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+# Audit ---------------------------------------------------------------------------
+
+
+def record_audit(
+    connection: Connection,
+    operator: OperatorRecord,
+    action: str,
+    *,
+    app_id: str | None,
+    target: str | None = None,
+    client_ip: str | None = None,
+    now: datetime,
+) -> None:
+    connection.execute(
+        insert(OperatorAudit).values(
+            at=now,
+            app_id=app_id,
+            operator_id=operator.id,
+            operator_email=operator.email,
+            action=action[:40],
+            target=target[:64] if target else None,
+            client_ip=client_ip[:64] if client_ip else None,
+        )
+    )
+
+
+def recent_audit(
+    connection: Connection, app_id: str, *, limit: int = 20, actions: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    query = select(
+        OperatorAudit.at,
+        OperatorAudit.operator_email,
+        OperatorAudit.action,
+        OperatorAudit.target,
+        OperatorAudit.client_ip,
+    ).where(OperatorAudit.app_id == app_id)
+    if actions:
+        query = query.where(OperatorAudit.action.in_(actions))
+    rows = connection.execute(
+        query.order_by(OperatorAudit.at.desc(), OperatorAudit.id.desc()).limit(limit)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+# What operators see --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """One conversation as the inbox lists it."""
+
+    id: str
+    contact: dict[str, Any]
+    updated_at: datetime
+    message_count: int
+    unread: int  # the contact's messages this operator has not read
+    last_body: str | None
+    last_author_type: str | None
+
+
+def contact_summary(row: Any) -> dict[str, Any]:
+    """Who a contact is, as the dashboard labels them: verified, unverified (a claim
+    that was not proven) or anonymous (no claim at all)."""
+    if row.verified:
+        status = "verified"
+    elif row.user_id is not None or row.email is not None:
+        status = "unverified"
+    else:
+        status = "anonymous"
+    label = row.name or row.email or row.user_id or f"Visitor {row.id[-6:]}"
+    return {
+        "id": row.id,
+        "user_id": row.user_id,
+        "email": row.email,
+        "name": row.name,
+        "status": status,
+        "label": label,
+    }
+
+
+def inbox(
+    connection: Connection, app_id: str, operator_id: str, *, limit: int = 50
+) -> list[InboxRow]:
+    """The app's conversations, newest activity first, with unread counts for one
+    operator and each one's last message."""
+
+    def last_message(column: Any) -> Any:
+        return (
+            select(column)
+            .where(Message.conversation_id == Conversation.id, Message.seq == Conversation.last_seq)
+            .correlate(Conversation)
+            .scalar_subquery()
+        )
+
+    unread = (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.author_type == "contact",
+            Message.seq > func.coalesce(ConversationRead.last_read_seq, 0),
+        )
+        .correlate(Conversation, ConversationRead)
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        select(
+            Conversation.id.label("conversation_id"),
+            Conversation.updated_at,
+            Conversation.last_seq,
+            Contact.id,
+            Contact.user_id,
+            Contact.email,
+            Contact.name,
+            Contact.verified,
+            last_message(Message.body).label("last_body"),
+            last_message(Message.author_type).label("last_author"),
+            unread.label("unread"),
+        )
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(
+            ConversationRead,
+            and_(
+                ConversationRead.conversation_id == Conversation.id,
+                ConversationRead.operator_id == operator_id,
+            ),
+        )
+        .where(Conversation.app_id == app_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(max(1, min(limit, 200)))
+    )
+    return [
+        InboxRow(
+            id=row.conversation_id,
+            contact=contact_summary(row),
+            updated_at=row.updated_at,
+            message_count=row.last_seq,
+            unread=int(row.unread or 0),
+            last_body=row.last_body,
+            last_author_type=row.last_author,
+        )
+        for row in rows
+    ]
+
+
+def conversation_of_app(
+    connection: Connection, app_id: str, conversation_id: str
+) -> dict[str, Any] | None:
+    """A conversation of ``app_id`` and its contact in full, or ``None``."""
+    row = connection.execute(
+        select(
+            Conversation.id.label("conversation_id"),
+            Conversation.last_seq,
+            Conversation.created_at.label("conversation_created_at"),
+            Conversation.updated_at,
+            Contact.id,
+            Contact.user_id,
+            Contact.email,
+            Contact.name,
+            Contact.verified,
+            Contact.metadata_.label("metadata"),
+            Contact.attributes,
+            Contact.created_at,
+            Contact.last_seen_at,
+        )
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Conversation.id == conversation_id, Conversation.app_id == app_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    contact = contact_summary(row)
+    contact.update(
+        metadata=row.metadata or {},
+        attributes=row.attributes or {},
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+    )
+    return {
+        "id": row.conversation_id,
+        "last_seq": row.last_seq,
+        "created_at": row.conversation_created_at,
+        "updated_at": row.updated_at,
+        "contact": contact,
+    }
+
+
+def contact_of_app(connection: Connection, app_id: str, contact_id: str) -> dict[str, Any] | None:
+    row = connection.execute(
+        select(Contact.id, Contact.user_id, Contact.email, Contact.name, Contact.verified).where(
+            Contact.id == contact_id, Contact.app_id == app_id
+        )
+    ).one_or_none()
+    return None if row is None else contact_summary(row)
+
+
+def latest_messages(
+    connection: Connection, conversation_id: str, *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The conversation's last ``limit`` messages, oldest first."""
+    rows = connection.execute(
+        select(
+            Message.id,
+            Message.seq,
+            Message.author_type,
+            Message.author_name,
+            Message.body,
+            Message.created_at,
+        )
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.seq.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "seq": row.seq,
+            "author": {"type": row.author_type, "name": row.author_name},
+            "body": row.body,
+            "created_at": row.created_at,
+        }
+        for row in reversed(rows)
+    ]
+
+
+def mark_read(
+    connection: Connection, operator_id: str, conversation_id: str, seq: int, now: datetime
+) -> None:
+    """Record that the operator has read up to ``seq`` (never moves backwards)."""
+    changed = connection.execute(
+        update(ConversationRead)
+        .where(
+            ConversationRead.operator_id == operator_id,
+            ConversationRead.conversation_id == conversation_id,
+        )
+        .values(
+            last_read_seq=func.max(ConversationRead.last_read_seq, seq)
+            if connection.dialect.name == "sqlite"
+            else func.greatest(ConversationRead.last_read_seq, seq),
+            read_at=now,
+        )
+    ).rowcount
+    if changed:
+        return
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                insert(ConversationRead).values(
+                    operator_id=operator_id,
+                    conversation_id=conversation_id,
+                    last_read_seq=seq,
+                    read_at=now,
+                )
+            )
+    except IntegrityError:
+        mark_read(connection, operator_id, conversation_id, seq, now)
+
+
+def would_be_refused(connection: Connection, app_id: str, since: datetime) -> int:
+    """Identifies since ``since`` that failed verification but were let through as
+    unverified (``report`` mode): what ``required`` would have refused."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(VerificationLogEntry)
+            .where(
+                VerificationLogEntry.app_id == app_id,
+                VerificationLogEntry.at >= since,
+                VerificationLogEntry.outcome == "unverified",
+                VerificationLogEntry.code.not_in(("none", "ok")),
+            )
+        ).scalar_one()
+    )

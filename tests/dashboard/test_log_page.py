@@ -1,0 +1,56 @@
+"""The verification log page: outcomes with their diagnosis and fix, filterable, with
+what ``required`` would refuse while the app is in ``report`` mode."""
+
+from __future__ import annotations
+
+import re
+
+from countersign import sign
+from countersign.core import HINTS
+
+from .conftest import Dashboard
+
+
+def codes(html: str) -> list[str]:
+    return re.findall(r'<tr class="outcome-[a-z]+" data-code="([^"]+)"', html)
+
+
+def test_failures_show_their_diagnosis_and_fix(dashboard: Dashboard) -> None:
+    harness = dashboard.harness
+    harness.set_policy(identity_mode="report")
+    harness.verified("fine")
+    email = "Alice@Example.com"
+    # The classic mistake: the server lowercases the email before signing it.
+    harness.identify(user_id=email, user_hash=sign(harness.secret, email.lower()))
+    harness.identify(user_id="u2", user_hash="ab" * 20)  # a SHA-1 length hash
+    harness.log()  # flush the recorder
+    dashboard.logged_in()
+
+    page = dashboard.client.get(dashboard.url("log")).text
+    assert codes(page) == ["malformed_signature", "identifier_case", "ok"]
+    assert HINTS["identifier_case"].replace("'", "&#39;") in page
+    assert "look like SHA-1" in page
+    assert re.search(r'data-count="verified">1<', page)
+    assert re.search(r'data-count="unverified">2<', page)
+    assert "2 of the unverified identifies" in page
+    assert "would be <strong>refused</strong>" in page
+
+    only = dashboard.client.get(dashboard.url("log"), params={"outcome": "verified"}).text
+    assert codes(only) == ["ok"]
+    bad = dashboard.client.get(dashboard.url("log"), params={"outcome": "sideways"})
+    assert bad.status_code == 400
+
+
+def test_refusals_in_required_mode(dashboard: Dashboard) -> None:
+    harness = dashboard.harness
+    assert (
+        harness.identify(user_id="u3", user_hash=sign("wrong-secret-entirely", "u3")).status_code
+        == 401
+    )
+    harness.log()
+    dashboard.logged_in()
+    page = dashboard.client.get(dashboard.url("log"), params={"outcome": "refused"}).text
+    assert codes(page) == ["unknown"]
+    assert HINTS["unknown"].split(":")[0].replace("'", "&#39;") in page
+    # The identity page repeats the count for report mode only.
+    assert "Report only." not in dashboard.client.get(dashboard.url("identity")).text

@@ -1,0 +1,170 @@
+"""The OpenAPI document describes the API as it is served."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi.routing import APIRoute
+
+from countersign import __version__
+
+from .conftest import Harness
+
+ERROR_REF = "#/components/schemas/Error"
+
+
+def openapi(harness: Harness) -> dict[str, Any]:
+    response = harness.client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def json_schema(operation: dict[str, Any], part: str = "requestBody") -> dict[str, Any]:
+    schema: dict[str, Any] = operation[part]["content"]["application/json"]["schema"]
+    return schema
+
+
+def resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    """Follow ``$ref``: into the schema's own ``$defs`` first, then the document."""
+    while "$ref" in schema:
+        *_, name = schema["$ref"].split("/")
+        defs = schema.get("$defs", {})
+        schema = defs.get(name) or document["components"]["schemas"][name]
+    return schema
+
+
+def refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from refs(item)
+
+
+def served_operations(app: Any) -> Iterator[tuple[str, str]]:
+    """(path, method) of every HTTP route the app serves and puts in its schema."""
+    try:
+        # FastAPI nests included routers, so ``app.routes`` is not flat any more.
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: the list is flat
+        found = [(route.path_format, route.methods, route) for route in app.routes]
+    else:
+        found = [
+            (context.path_format, context.methods, context.original_route)
+            for context in iter_route_contexts(app.routes)
+        ]
+    for path, methods, route in found:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in methods:
+                yield path, method.lower()
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_the_document_names_the_product(harness: Harness) -> None:
+    document = openapi(harness)
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Countersign"
+    assert document["info"]["version"] == __version__
+
+
+def test_every_route_is_listed(harness: Harness) -> None:
+    document = openapi(harness)
+    paths = document["paths"]
+    for path, method in [
+        ("/v1/widget/identify", "post"),
+        ("/v1/widget/logout", "post"),
+        ("/v1/widget/session", "get"),
+        ("/v1/users/{user_id}", "put"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ]:
+        assert method in paths.get(path, {}), (path, method)
+    served = set(served_operations(harness.client.app))
+    assert ("/v1/widget/identify", "post") in served
+    listed = {(path, method) for path, method, _ in operations(document)}
+    assert served - listed == set()
+    assert listed - served == set()
+
+
+def test_identify_body_schema_names_its_fields(harness: Harness) -> None:
+    document = openapi(harness)
+    operation = document["paths"]["/v1/widget/identify"]["post"]
+    assert operation["requestBody"]["required"] is True
+    schema = resolve(json_schema(operation), document)
+    properties = schema["properties"]
+    assert {"app_id", "user_id", "user_hash"} <= set(properties)
+    assert {"visitor_id", "email", "user_jwt", "user_metadata"} <= set(properties)
+    assert schema["required"] == ["app_id"]
+    assert schema["additionalProperties"] is False
+    user_id_types = {option.get("type") for option in properties["user_id"]["anyOf"]}
+    assert {"string", "integer"} <= user_id_types
+    assert "number" not in user_id_types
+    assert "boolean" not in user_id_types
+
+
+def test_put_user_body_schema_names_its_fields(harness: Harness) -> None:
+    document = openapi(harness)
+    schema = resolve(json_schema(document["paths"]["/v1/users/{user_id}"]["put"]), document)
+    assert {"email", "name", "attributes"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+
+
+def test_identify_errors_reference_the_error_schema(harness: Harness) -> None:
+    document = openapi(harness)
+    error = document["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(error["properties"]["error"]["required"]) == {"code", "message"}
+    responses = document["paths"]["/v1/widget/identify"]["post"]["responses"]
+    for status in ("401", "403", "404", "413", "415", "422", "429"):
+        assert json_schema(responses, status) == {"$ref": ERROR_REF}, status
+
+
+def test_every_documented_error_uses_the_error_schema(harness: Harness) -> None:
+    document = openapi(harness)
+    wrong = [
+        (path, method, status)
+        for path, method, operation in operations(document)
+        for status, response in operation["responses"].items()
+        if status.startswith("4")
+        and response.get("content", {}).get("application/json", {}).get("schema")
+        != {"$ref": ERROR_REF}
+    ]
+    assert wrong == []
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_every_ref_resolves_from_the_document_root(harness: Harness) -> None:
+    document = openapi(harness)
+    dangling = []
+    for ref in set(refs(document)):
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            if not isinstance(node, dict) or part not in node:
+                dangling.append(ref)
+                break
+            node = node[part]
+    assert dangling == []
+
+
+def test_docs_answer_200(harness: Harness) -> None:
+    response = harness.client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
+
+
+def test_operation_ids_are_unique(harness: Harness) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(openapi(harness))]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -1,0 +1,63 @@
+"""The benchmark scripts still run and print their tables (no timing is asserted).
+
+They are run briefly as a user would run them, as subprocesses: a benchmark that
+no longer starts is found here, not on the day someone needs its figures.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import IN_CI
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_benchmark(script: str, *args: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed.stdout
+
+
+def test_identify_benchmark_runs() -> None:
+    if shutil.which("wrk") is None:
+        message = "wrk is not installed (apt-get install wrk): benchmarks/identify.py needs it"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must install it, never skip this")
+        pytest.skip(message)
+    output = run_benchmark("identify.py", "--seconds", "1", "--connections", "8")
+    rows = {line.split()[0] for line in output.splitlines() if line.strip()}
+    assert {"server", "identify", "bare"} <= rows, output
+    assert "ratio identify/bare:" in output
+    assert "p99 identify:" in output
+    assert "INVALID" not in output
+
+
+def test_verify_benchmark_runs() -> None:
+    output = run_benchmark("verify.py", "--seconds", "0.01")
+    assert output.splitlines()[0].split()[:2] == ["case", "ns/call"]
+    assert "ring, one hex secret" in output
+
+
+def test_fanout_benchmark_runs() -> None:
+    output = run_benchmark("fanout.py", "--quick")
+    header = next(line.split() for line in output.splitlines() if line.split()[:1] == ["N"])
+    assert header[:4] == ["N", "p50", "ms", "p99"], output
+    rows = [line.split() for line in output.splitlines() if line.split()[:1] in (["10"], ["50"])]
+    # N, p50, p99, max, POST p50, POST p99, spread p99, CPU/round, lost, missing, order
+    assert {row[0] for row in rows} == {"10", "50"}, output
+    assert all(row[-3:] == ["0", "0", "0"] for row in rows), output
+    assert "KiB per connection" in output
+    assert "a live notification reached" in output
+    assert "INVALID" not in output
