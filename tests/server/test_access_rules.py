@@ -715,15 +715,6 @@ def test_logout_ends_an_open_stream_before_anything_else_is_sent(harness: Harnes
 # ---------------------------------------------------------------- history follows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: storage/identities.py identify() only sets Visitor.linked_contact_id on a "
-        "verified identify; it never calls messaging.move_conversations, so the visitor's "
-        "anonymous conversations stay on its anonymous contact and the history does not "
-        "follow the user"
-    ),
-)
 def test_a_verified_identify_brings_the_browsers_anonymous_conversations_along(
     harness: Harness,
 ) -> None:

@@ -34,7 +34,7 @@ from .security import (
 
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH: Final = "/dashboard/login"
-MAX_FORM_BYTES: Final = 64 * 1024
+MAX_FORM_BYTES: Final = 256 * 1024  # a 10,000-character reply, URL-encoded
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         version=__version__,
         summary="Verified identities for your chat and notification widget",
         lifespan=lifespan,
+        # No OpenTelemetry here: skip the per-request check for it (hot path).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.include_router(health.router)

@@ -43,7 +43,8 @@ class ServerState:
             self.hub.resync_all()
 
 
-def server_state(request: Request) -> ServerState:
+async def server_state(request: Request) -> ServerState:
+    # async: a sync dependency costs every request a trip through the thread pool.
     state: ServerState = request.app.state.countersign
     return state
 

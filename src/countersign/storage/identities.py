@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from sqlalchemy import (
     Connection,
@@ -32,7 +32,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .ids import new_id
-from .models import Contact, Session, Visitor
+from .messaging import move_conversations
+from .models import VERIFIED_CONTACT, Contact, Session, Visitor
 from .prepared import Prepared
 
 IdentityStatus = Literal["verified", "unverified", "anonymous"]
@@ -90,11 +91,7 @@ _contacts = cast(Table, Contact.__table__)
 _visitors = cast(Table, Visitor.__table__)
 _sessions = cast(Table, Session.__table__)
 
-# Written bare, as the partial unique indexes spell it: SQLite uses a partial index
-# only when the query repeats the index's WHERE terms, and SQLAlchemy writes a boolean
-# column as ``verified = 1`` on SQLite, which does not match. Without this, finding a
-# verified contact scanned every contact of the app.
-_VERIFIED: Final = text("contacts.verified")
+_VERIFIED: Final = VERIFIED_CONTACT  # see models.VERIFIED_CONTACT
 
 _CONTACT_COLUMNS: Final = tuple(
     _contacts.c[name]
@@ -240,6 +237,12 @@ _INSERT_SESSION: Final = Prepared(
 )
 
 
+class _VisitorRow(NamedTuple):
+    id: str
+    contact_id: str | None  # its own contact, for unverified and anonymous claims
+    linked_contact_id: str | None  # the verified contact it last proved to be
+
+
 def _is_plain_verified(claim: Claim, value: str | None) -> bool:
     """Whether the claim proves only its identifier (a hash): then a new contact gets
     no name or attributes and an existing one exactly ``metadata`` and
@@ -322,7 +325,7 @@ def _verified_contact(
 def _own_contact(
     connection: Connection,
     app_id: str,
-    visitor: tuple[Any, ...] | None,
+    visitor: _VisitorRow | None,
     claim: Claim,
     metadata: dict[str, Any],
     now: datetime,
@@ -335,7 +338,7 @@ def _own_contact(
         "b_metadata": metadata,
         "b_now": now,
     }
-    if visitor is None or visitor[1] is None:
+    if visitor is None or visitor.contact_id is None:
         contact_id = new_id("con", 12)
         _INSERT_OWN_CONTACT.rows(
             connection,
@@ -343,10 +346,10 @@ def _own_contact(
         )
         if visitor is not None:
             _SET_OWN_CONTACT.rows(
-                connection, {"b_visitor_id": visitor[0], "b_contact_id": contact_id}
+                connection, {"b_visitor_id": visitor.id, "b_contact_id": contact_id}
             )
     else:
-        contact_id = visitor[1]
+        contact_id = visitor.contact_id
         _UPDATE_OWN_CONTACT.rows(connection, {"b_contact_id": contact_id, **values})
     return _contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
 
@@ -368,11 +371,12 @@ def identify(
     sessions of this visitor bound to another contact are revoked: a change of identity
     in the same browser ends the previous identity's access.
     """
-    visitor = (
+    found = (
         _VISITOR.one_or_none(connection, {"b_visitor_id": visitor_id, "b_app_id": app_id})
         if visitor_id
         else None
     )
+    visitor = None if found is None else _VisitorRow(*found)
     verified = claim.status == "verified"
     if verified:
         contact = _verified_contact(connection, app_id, claim, metadata, now)
@@ -395,11 +399,14 @@ def identify(
             },
         )
     else:
-        current_visitor = visitor[0]
-        if verified and visitor[2] != contact.id:
+        current_visitor = visitor.id
+        if verified and visitor.linked_contact_id != contact.id:
             _LINK_VISITOR.rows(
                 connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id}
             )
+        if verified and visitor.contact_id is not None:
+            # What this browser started before proving who it is follows the user.
+            move_conversations(connection, visitor.contact_id, contact.id)
         _REVOKE_OTHER_SESSIONS.rows(
             connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id, "b_now": now}
         )

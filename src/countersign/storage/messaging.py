@@ -20,7 +20,15 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .ids import new_id
-from .models import Contact, Conversation, Event, Message, Notification, StreamEvent
+from .models import (
+    VERIFIED_CONTACT,
+    Contact,
+    Conversation,
+    Event,
+    Message,
+    Notification,
+    StreamEvent,
+)
 
 AuthorType = Literal["contact", "operator", "bot"]
 MAX_PAGE: Final = 100
@@ -524,7 +532,7 @@ def ensure_verified_contact(
     """The verified contact of ``user_id``, created if the user never visited yet, so a
     notification or conversation addressed to them is waiting at their first visit."""
     lookup = select(Contact.id).where(
-        Contact.app_id == app_id, Contact.verified, Contact.user_id == user_id
+        Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id == user_id
     )
     found = connection.execute(lookup).scalar_one_or_none()
     if found is not None:
@@ -551,7 +559,7 @@ def ensure_verified_contact(
 def verified_contact_id(connection: Connection, app_id: str, user_id: str) -> str | None:
     found = connection.execute(
         select(Contact.id).where(
-            Contact.app_id == app_id, Contact.verified, Contact.user_id == user_id
+            Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id == user_id
         )
     ).scalar_one_or_none()
     return None if found is None else str(found)

@@ -7,7 +7,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
@@ -352,3 +352,10 @@ class ConversationRead(Base):
     )
     last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Written bare, as the partial unique indexes spell it: SQLite uses a partial index only
+# when the query repeats the index's WHERE terms, and SQLAlchemy writes a boolean column
+# as ``verified = 1`` on SQLite, which does not match. Without this, finding a verified
+# contact scans every contact of the app.
+VERIFIED_CONTACT: Final = text("contacts.verified")

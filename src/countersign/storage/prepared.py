@@ -41,9 +41,10 @@ class Prepared:
     """``statement`` (``postgresql=`` another spelling of it for PostgreSQL, for
     dialect-specific constructs such as ``ON CONFLICT``), run with named parameters.
 
-    Every value the statement writes must be a ``bindparam`` or a SQL expression:
-    Python-side column defaults are not applied on the fast path, and a statement
-    that relies on one fails at its first call (a missing parameter), never silently.
+    Values are bind parameters (all required) or SQL expressions. A column left out
+    gets its scalar Python default (``default=0``) as through SQLAlchemy; one whose
+    default only SQLAlchemy's execution can compute (a callable) makes the statement
+    fail at its first call, never store NULL silently.
     """
 
     def __init__(self, statement: Executable, *, postgresql: Executable | None = None) -> None:
