@@ -15,6 +15,7 @@ from ..demo import DEMO_USER, ensure_demo_app
 from ..settings import SettingsError, load_settings
 from ..storage import apps
 from ..storage.encryption import MasterKeyError
+from .operators import serve_hint
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -108,6 +109,7 @@ def serve_command(
     base = f"http://{host}:{port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")
+    click.echo(serve_hint(settings, base))
     if demo_app_id is not None:
         click.echo(
             f"Demo: {base}/demo  (app {demo_app_id}, signed in as {DEMO_USER.user_id}; "
