@@ -220,14 +220,6 @@ def test_since_beyond_the_head_is_clamped(live: Live) -> None:
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # the events that never come; any other error is real
-    reason="BUG: a replay stops after one page of the stream log (500 events): "
-    "stream.py offers one resync (None) and Subscriber.next_batch reads "
-    "messaging.stream_after(..., limit=500) once; nothing asks for the rest, so the "
-    "events after it arrive only when a new event happens to reveal the gap",
-)
 def test_replay_longer_than_one_page_of_the_log_is_complete(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:

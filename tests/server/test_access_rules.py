@@ -686,14 +686,6 @@ def test_after_logout_the_old_token_is_refused_everywhere(harness: Harness) -> N
         assert_cannot_name(harness, fresh["session_token"], victim)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: routes/stream.py _pump re-checks the session only every "
-        "SESSION_RECHECK_SECONDS (15 s): a stream opened before logout keeps receiving "
-        "the user's live events after the token is revoked"
-    ),
-)
 def test_logout_ends_an_open_stream_before_anything_else_is_sent(harness: Harness) -> None:
     victim = seed_victim(harness)
     socket, _ = open_stream(harness, victim.token)

@@ -78,8 +78,10 @@ class Subscriber:
                 batch.append(item)
                 expected += 1
         if self._gap:
-            self._gap = False
             batch = await fetch_after(self.contact_id, self.last_seq)
+            # The log is read a page at a time: keep reading until a read comes back
+            # empty, so a long replay is sent whole (one extra, empty read per resync).
+            self._gap = bool(batch)
         fresh = [event for event in batch if event.seq > self.last_seq]
         if fresh:
             self.last_seq = fresh[-1].seq

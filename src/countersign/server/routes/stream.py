@@ -215,6 +215,12 @@ class _SessionSweep:
             self._task.cancel()
             self._task = None
 
+    async def end_session(self, digest: str) -> None:
+        """Close this node's streams of a session now (logout); other nodes' streams
+        close at their next sweep."""
+        for live in tuple(self._streams.get(digest, ())):
+            await live.end(CLOSE_UNAUTHORIZED)
+
     async def _run(self) -> None:
         while True:
             # Read at each turn, not bound once: tests shorten it.
@@ -244,6 +250,13 @@ def _sweep_of(state: ServerState) -> _SessionSweep:
     if sweep is None:
         sweep = _SWEEPS[state.hub] = _SessionSweep(state)
     return sweep
+
+
+async def end_session_streams(state: ServerState, digest: str) -> None:
+    """Close the open streams of a session that just ended (e.g. by logout)."""
+    sweep = _SWEEPS.get(state.hub)
+    if sweep is not None:
+        await sweep.end_session(digest)
 
 
 def _ended(connection: Connection, digests: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...storage import identities
 from ...storage.models import utcnow
-from ..auth import SessionDep, bearer_token
+from ..auth import SessionDep
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
@@ -30,6 +30,7 @@ from ..identify import (
 )
 from ..openapi import json_body
 from ..state import ServerState, StateDep
+from .stream import end_session_streams
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -126,10 +127,10 @@ router.add_api_route(
 
 
 @router.post("/logout", summary="End this session; the widget starts a new anonymous visitor")
-async def logout(request: Request, session: SessionDep, state: StateDep) -> Response:
-    token = bearer_token(request)
-    assert token is not None  # SessionDep checked it
+async def logout(session: SessionDep, state: StateDep) -> Response:
     await state.backend.database.run(lambda c: identities.revoke_session(c, session.id, utcnow()))
+    # An open stream of this session must not deliver one more event.
+    await end_session_streams(state, session.id)
     return _json({"logged_out": True})
 
 
