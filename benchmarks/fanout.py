@@ -58,7 +58,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
-import httpx
+import httpx2 as httpx  # the project declares httpx2 (httpx with the same API)
 from websockets.asyncio.client import ClientConnection, connect
 
 from countersign import sign
