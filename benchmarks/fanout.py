@@ -50,8 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +57,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import httpx2 as httpx  # the project declares httpx2 (httpx with the same API)
+from processes import BenchmarkError, stop, wait_until_up
 from websockets.asyncio.client import ClientConnection, connect
 
 from countersign import sign
@@ -73,10 +72,6 @@ ROUND_TIMEOUT_SECONDS = 5.0
 POST_TIMEOUT_SECONDS = 30.0
 OPEN_CONCURRENCY = 64
 WARMUP_ROUNDS = 3
-
-
-class BenchmarkError(RuntimeError):
-    pass
 
 
 # The servers -------------------------------------------------------------------------
@@ -148,35 +143,6 @@ def running_server(name: str, work: Path, extra: list[str]) -> Iterator[Server]:
             )
         finally:
             stop(process)
-
-
-def wait_until_up(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchmarkError(
-                f"the server exited with {process.returncode}:\n{log_path.read_text()[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.1)
-    raise BenchmarkError(f"the server did not answer within 60 s:\n{log_path.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def rss_kib(pid: int) -> int:
