@@ -110,7 +110,15 @@ class StreamHub:
     def watch_app(self, app_id: str, callback: Callable[[StreamItem], None]) -> Callable[[], None]:
         """Every event of ``app_id``'s contacts, live only (for operators)."""
         self._by_app[app_id].add(callback)
-        return lambda: self._by_app[app_id].discard(callback)
+
+        def unwatch() -> None:
+            watchers = self._by_app.get(app_id)
+            if watchers is not None:
+                watchers.discard(callback)
+                if not watchers:
+                    del self._by_app[app_id]
+
+        return unwatch
 
     def deliver(self, item: StreamItem) -> None:
         for subscriber in self._by_contact.get(item.contact_id, ()):

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from ..storage.apps import ApiKeyNotFound, AppError, AppNotFound, InvalidPolicy, SecretNotFound
@@ -99,7 +100,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
         return error_response(422, "invalid_request", message)
 
+    async def client_gone(_request: Request, _error: Exception) -> Response:
+        # The client left mid-body: nobody reads this answer, and it is no server error.
+        return error_response(400, "client_disconnected", "the client closed the request")
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(AppError, storage_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
