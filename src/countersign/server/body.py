@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -49,18 +50,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _has_lone_surrogate(document: Any) -> bool:
-    """Whether any string (key or value) holds a surrogate without its pair.
+def _any_text(document: Any, test: Callable[[str], bool]) -> bool:
+    """Whether ``test`` holds for any string (key or value) of ``document``.
 
-    Iterative, so a document nested as deeply as the parser allows is walked too.
+    Iterative, so a document nested as deeply as the parser allows is walked too (a
+    recursive walk raised RecursionError on a body nested ~500 deep: a 500).
     """
     stack = [document]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
+            if test(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item)
@@ -68,6 +68,21 @@ def _has_lone_surrogate(document: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def _lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate without its pair (not encodable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _nul(text: str) -> bool:
+    # PostgreSQL refuses NUL in text and no id or message needs one: refused at the
+    # edge, before it can reach a query.
+    return "\x00" in text
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -119,32 +134,13 @@ def parse_json(raw: bytes) -> Any:
     # Fix: "\\ud800" is valid JSON syntax but not text: it cannot be encoded as UTF-8,
     # so every later use (signing, the database, the log) failed with a 500. Refused
     # here once for every field, as I-JSON (RFC 7493) does.
-    if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(document):
+    if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _any_text(document, _lone_surrogate):
         raise ApiError(
             400,
             "invalid_json",
             "the body holds an unpaired UTF-16 surrogate escape (U+D800 to U+DFFF)",
         )
     return document
-
-
-def _holds_nul(value: Any) -> bool:
-    # PostgreSQL refuses NUL in text and no id or message needs one: refused at the
-    # edge, before it can reach a query.
-    # Fix: walked with a stack, not recursion: a body nested ~500 deep (which the
-    # parser accepts) raised RecursionError here, a 500.
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def require_json_content_type(request: Request) -> None:
@@ -158,7 +154,7 @@ async def read_model(request: Request, model: type[T], max_bytes: int) -> T:
     require_json_content_type(request)
     raw = await read_body(request, max_bytes)
     document = parse_json(raw)
-    if b"u0000" in raw and _holds_nul(document):  # cheap test first: NUL is rare
+    if b"u0000" in raw and _any_text(document, _nul):  # cheap test first: NUL is rare
         raise ApiError(422, "invalid_request", "text in the body contains a NUL character")
     if not isinstance(document, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")
