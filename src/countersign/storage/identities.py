@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .ids import new_id
-from .messaging import move_conversations
+from .messaging import ensure_verified_contact, move_conversations
 from .models import VERIFIED_CONTACT, Contact, Session, Visitor
 from .prepared import Prepared
 
@@ -489,8 +489,9 @@ def upsert_verified_user(
     now: datetime,
 ) -> ContactView:
     """The customer's backend states who user ``user_id`` is (trusted: API key auth)."""
-    lookup = _verified_lookup(app_id, "user_id", user_id)
-    row = connection.execute(lookup).one_or_none()
+    # Created race-safely (two concurrent PUTs of a new user must not collide on the
+    # unique index), then given the stated fields.
+    contact_id = ensure_verified_contact(connection, app_id, user_id, now)
     changes: dict[str, Any] = {"last_seen_at": now}
     if email is not None:
         changes["email"] = email
@@ -498,18 +499,5 @@ def upsert_verified_user(
         changes["name"] = name
     if attributes is not None:
         changes["attributes"] = attributes
-    if row is None:
-        connection.execute(
-            insert(Contact).values(
-                id=new_id("con", 12),
-                app_id=app_id,
-                user_id=user_id,
-                verified=True,
-                metadata_={},
-                created_at=now,
-                **{"attributes": {}, **changes},
-            )
-        )
-    else:
-        connection.execute(update(Contact).where(Contact.id == row.id).values(**changes))
-    return _contact_view(connection.execute(lookup).one())
+    connection.execute(update(Contact).where(Contact.id == contact_id).values(**changes))
+    return _contact_view(connection.execute(_verified_lookup(app_id, "user_id", user_id)).one())
