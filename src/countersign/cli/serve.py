@@ -16,6 +16,7 @@ from ..settings import SettingsError, load_settings
 from ..storage import apps
 from ..storage.encryption import MasterKeyError
 from .operators import serve_hint
+from .options import database_options
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -39,17 +40,7 @@ def serving_app() -> FastAPI:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8250, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="COUNTERSIGN_DATA_DIR",
-    help="SQLite database and master key live here.",
-)
-@click.option(
-    "--database-url",
-    envvar="COUNTERSIGN_DATABASE_URL",
-    help="postgresql://user@host:5432/db to use PostgreSQL instead of SQLite.",
-)
+@database_options  # the same --data-dir and --database-url as every command
 @click.option(
     "--redis-url", envvar="COUNTERSIGN_REDIS_URL", help="redis://host:6379/0 for many nodes."
 )
