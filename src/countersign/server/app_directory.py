@@ -39,6 +39,12 @@ class AppConfig:
     ring: KeyRing
     stale_at: float  # time.monotonic() after which it is reloaded
 
+    def allows_origin(self, origin: str | None) -> bool:
+        """Whether a browser page at ``origin`` may use this app's widget API. With no
+        allowed origins set, any may; a request without Origin is not a browser's."""
+        allowed = self.record.allowed_origins
+        return not allowed or origin is None or origin.lower() in allowed
+
 
 class AppDirectory:
     def __init__(self, database: Database, box: SecretBox) -> None:

@@ -10,6 +10,7 @@ from ..storage import apps, identities
 from ..storage.ids import token_digest
 from ..storage.models import utcnow
 from .errors import ApiError
+from .identify import check_origin
 from .state import StateDep
 
 
@@ -35,10 +36,7 @@ async def widget_session(request: Request, state: StateDep) -> identities.Sessio
     config = await state.directory.get(session.app_id)
     if config is None:
         raise ApiError(401, "invalid_session", "the session's app no longer exists")
-    origin = request.headers.get("origin")
-    allowed = config.record.allowed_origins
-    if allowed and origin is not None and origin.lower() not in allowed:
-        raise ApiError(403, "origin_not_allowed", "this origin may not use this app's widget")
+    check_origin(config, request.headers.get("origin"))
     return session
 
 

@@ -189,8 +189,7 @@ class RequestContext:
 
 
 def check_origin(config: AppConfig, origin: str | None) -> None:
-    allowed = config.record.allowed_origins
-    if allowed and origin is not None and origin.lower() not in allowed:
+    if not config.allows_origin(origin):
         raise ApiError(403, "origin_not_allowed", "this origin may not use this app's widget")
 
 

@@ -77,9 +77,7 @@ async def stream(websocket: WebSocket) -> None:
         await _close(websocket, CLOSE_UNAUTHORIZED)
         return
     config = await state.directory.get(session.app_id)
-    origin = websocket.headers.get("origin")
-    allowed = config.record.allowed_origins if config else ()
-    if config is None or (allowed and origin is not None and origin.lower() not in allowed):
+    if config is None or not config.allows_origin(websocket.headers.get("origin")):
         await _close(websocket, CLOSE_ORIGIN)
         return
 
