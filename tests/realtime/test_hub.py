@@ -128,3 +128,16 @@ def test_the_hub_offers_an_event_to_every_subscriber_of_its_contact_only() -> No
     assert not tab.has_work
     assert phone.has_work
     assert hub.connection_count == 2
+
+
+def test_an_event_offered_during_an_empty_log_read_is_not_lost() -> None:
+    subscriber = Subscriber(CONTACT, 2)
+    subscriber.offer(None)  # resync: the log is read
+
+    async def read_that_sees_nothing_yet(contact_id: str, since: int) -> list[StreamItem]:
+        subscriber.offer(item(3))  # committed and offered while the read runs
+        return []
+
+    assert asyncio.run(subscriber.next_batch(read_that_sees_nothing_yet)) == []
+    assert subscriber.has_work  # event 3 is still owed
+    assert [event.seq for event in asyncio.run(subscriber.next_batch(Log(head=3).after))] == [3]

@@ -78,10 +78,14 @@ class Subscriber:
                 batch.append(item)
                 expected += 1
         if self._gap:
+            # Cleared before the read: an event offered while it runs is then kept (or
+            # sets the gap again), never lost to a read that began before it.
+            self._gap = False
             batch = await fetch_after(self.contact_id, self.last_seq)
-            # The log is read a page at a time: keep reading until a read comes back
-            # empty, so a long replay is sent whole (one extra, empty read per resync).
-            self._gap = bool(batch)
+            if batch:
+                # The log is read a page at a time: read again until a read comes back
+                # empty, so a long replay is sent whole (one extra, empty read).
+                self._gap = True
         fresh = [event for event in batch if event.seq > self.last_seq]
         if fresh:
             self.last_seq = fresh[-1].seq
