@@ -39,6 +39,13 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     max_body_bytes: int = 64 * 1024
     demo: bool = False
+    # Webhook delivery: retry n waits about base * 2**(n-1) seconds (capped, jittered);
+    # a delivery is dead after max_attempts or once its event is max_age old.
+    webhook_backoff_base: float = 10.0
+    webhook_backoff_cap: float = 3600.0
+    webhook_max_attempts: int = 25
+    webhook_max_age: timedelta = timedelta(hours=72)
+    webhook_poll_seconds: float = 1.0  # how soon events enqueued on other nodes go out
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -75,6 +82,34 @@ def _int(name: str, value: str, low: int, high: int) -> int:
     return number
 
 
+def _float(name: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+    if not low <= number <= high:  # also refuses nan
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}")
+    return number
+
+
+def _webhook_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    floats = {
+        "webhook_backoff_base": ("COUNTERSIGN_WEBHOOK_BACKOFF_BASE_SECONDS", 0.001, 86400.0),
+        "webhook_backoff_cap": ("COUNTERSIGN_WEBHOOK_BACKOFF_CAP_SECONDS", 0.001, 7 * 86400.0),
+        "webhook_poll_seconds": ("COUNTERSIGN_WEBHOOK_POLL_SECONDS", 0.01, 60.0),
+    }
+    for field_name, (name, low, high) in floats.items():
+        if value := env.get(name):
+            values[field_name] = _float(name, value, low, high)
+    if value := env.get("COUNTERSIGN_WEBHOOK_MAX_ATTEMPTS"):
+        values["webhook_max_attempts"] = _int("COUNTERSIGN_WEBHOOK_MAX_ATTEMPTS", value, 1, 100)
+    if value := env.get("COUNTERSIGN_WEBHOOK_MAX_AGE_HOURS"):
+        hours = _float("COUNTERSIGN_WEBHOOK_MAX_AGE_HOURS", value, 0.001, 24 * 30)
+        values["webhook_max_age"] = timedelta(hours=hours)
+    return values
+
+
 def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(
@@ -106,6 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values["trusted_proxies"] = parse_proxies(proxies)
     if demo := env.get("COUNTERSIGN_DEMO"):
         values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
+    values.update(_webhook_values(env))
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

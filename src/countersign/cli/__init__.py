@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from .actions import actions_group
 from .apps import apps_group
 from .db import db_group
 from .identity import sign_command, verify_command
@@ -15,6 +16,7 @@ from .log import log_command
 from .operators import operators_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
+from .webhooks import webhooks_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +31,8 @@ cli.add_command(apps_group)
 cli.add_command(secrets_group)
 cli.add_command(keys_group)
 cli.add_command(log_command)
+cli.add_command(webhooks_group)
+cli.add_command(actions_group)
 cli.add_command(operators_group)
 cli.add_command(db_group)
 cli.add_command(serve_command)

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from .. import __version__
 from ..context import Backend, open_backend
 from ..dashboard import site as dashboard_site
+from ..outbound import OutboundClient
 from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings, load_settings
+from ..webhooks.delivery import DeliveryWorker
 from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
@@ -23,6 +25,7 @@ from .nul_guard import NulGuard
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
 from .routes import (
+    actions,
     conversations,
     demo,
     health,
@@ -59,13 +62,26 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         hub = StreamHub()
         broker = make_broker(settings, hub)
         await broker.start()
-        app.state.countersign = ServerState(
-            settings, opened, directory, recorder, IdentifyLimits(), hub, broker
+        app.state.countersign = state = ServerState(
+            settings,
+            opened,
+            directory,
+            recorder,
+            IdentifyLimits(),
+            hub,
+            broker,
+            outbound=OutboundClient(),
         )
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(directory.poll_until(stop)),
             asyncio.create_task(recorder.run_until(stop)),
+            # Webhook deliveries: the outbox, sent through the shared outbound client.
+            asyncio.create_task(
+                DeliveryWorker(opened.database, opened.box, state.outbound, settings).run_until(
+                    stop
+                )
+            ),
         ]
         try:
             yield
@@ -74,6 +90,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
             await broker.close()
+            await state.outbound.aclose()
             if backend is None:
                 opened.close()
 
@@ -86,12 +103,8 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(widget.router)
-    app.include_router(conversations.router)
-    app.include_router(stream.router)
-    app.include_router(server_api.router)
-    app.include_router(server_messaging.router)
+    for api in (health, widget, conversations, stream, server_api, server_messaging, actions):
+        app.include_router(api.router)
     app.include_router(dashboard_site.router)
     app.mount(dashboard_site.STATIC_PREFIX, dashboard_site.static_files(), name="dashboard")
     app.include_router(widget_script.router)

@@ -19,7 +19,7 @@ from typing import Final
 from sqlalchemy import Connection
 
 from ..core import KeyRing
-from ..storage import apps
+from ..storage import apps, webhooks
 from ..storage.database import Database
 from ..storage.encryption import MasterKeyError, SecretBox
 from ..storage.models import utcnow
@@ -38,6 +38,9 @@ class AppConfig:
     record: apps.AppRecord
     ring: KeyRing
     stale_at: float  # time.monotonic() after which it is reloaded
+    # Event types some webhook endpoint of the app listens to: identify checks this set
+    # and does no webhook work at all for an app without such an endpoint.
+    webhook_events: frozenset[str] = frozenset()
 
     def allows_origin(self, origin: str | None) -> bool:
         """Whether a browser page at ``origin`` may use this app's widget API. With no
@@ -85,7 +88,7 @@ class AppDirectory:
             if secret.is_active(now) and secret.expires_at is not None:
                 until = (secret.expires_at - now).total_seconds()
                 stale_at = min(stale_at, time.monotonic() + max(until, 0.0))
-        return AppConfig(record, ring, stale_at)
+        return AppConfig(record, ring, stale_at, webhooks.subscribed_types(connection, app_id))
 
     def invalidate(self, app_id: str) -> None:
         self._apps.pop(app_id, None)

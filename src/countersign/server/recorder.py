@@ -23,6 +23,8 @@ from sqlalchemy import Connection
 from ..core import FAILURE_CODES
 from ..storage import apps, verification_log
 from ..storage.database import Database
+from ..storage.models import utcnow
+from ..webhooks import triggers
 from .app_directory import AppDirectory, stopped_within
 
 log = logging.getLogger("countersign.server")
@@ -104,6 +106,7 @@ class VerificationRecorder:
             if entry.needs_diagnosis:
                 await self._diagnose(entry)
             entry.signature = None
+        failures = await triggers.identity_failures(self._directory.get, pending)
         rows = [
             {
                 "app_id": entry.app_id,
@@ -125,6 +128,8 @@ class VerificationRecorder:
                 verification_log.insert_entries(connection, rows)
             if usage:
                 apps.record_secret_usage(connection, usage)
+            if failures:  # identity.failed, committed with the log rows it reports
+                triggers.enqueue_identity_failures(connection, failures, utcnow())
 
         await self._database.run(write)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from ..context import Backend
+from ..outbound import OutboundClient
 from ..realtime.broker import Broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings
 from ..storage.messaging import StreamItem
+from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
@@ -30,6 +32,8 @@ class ServerState:
     limits: IdentifyLimits
     hub: StreamHub
     broker: Broker
+    outbound: OutboundClient  # every request to a customer's systems goes through it
+    action_limits: ActionLimits = field(default_factory=ActionLimits)
 
     async def publish(self, items: Sequence[StreamItem]) -> None:
         """Send committed stream events on their way. Never fails the request: the

@@ -419,6 +419,11 @@
   const track = (name, properties) => ensureSession()
     .then(() => api("POST", "/v1/widget/events", { name: String(name), properties: properties || {} }))
     .catch((e) => e !== STALE && warn("track failed: " + e.code));
+  // A custom action: resolves to {call_id, status, data} (the customer's API answer);
+  // rejects with an Error carrying .status and .code (action_failed, action_timeout, ...).
+  // The server adds the user only when this session is verified.
+  const action = (name, parameters) => ensureSession()
+    .then(() => api("POST", "/v1/widget/actions/" + encodeURIComponent(String(name)), { parameters: parameters || {} }));
 
   // ---- the UI, in a Shadow DOM so the page's styles and ours never meet
   const ICONS = {
@@ -764,6 +769,7 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     toggle: () => (S.open ? close() : openPanel()),
     do: (action) => run(action, []), // Crisp: do("chat:open"), do("session:reset")
     track,
+    action,
     on(name, fn) {
       if (typeof fn !== "function") return;
       (handlers[name] || (handlers[name] = [])).push(fn);

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import webhooks
 from .ids import new_id
 from .models import (
     VERIFIED_CONTACT,
@@ -232,6 +233,14 @@ def create_conversation(
     event = append_stream_event(
         connection, app_id, contact_id, "conversation.created", conversation, now
     )
+    webhooks.enqueue(
+        connection,
+        app_id,
+        "conversation.created",
+        {"conversation": conversation},
+        now,
+        contact_id=contact_id,
+    )
     return conversation, event
 
 
@@ -342,6 +351,11 @@ def post_message(
     row = connection.execute(select(*_MESSAGE_COLUMNS).where(Message.id == message_id)).one()
     message = _message_dict(row)
     event = append_stream_event(connection, app_id, contact_id, "message.created", message, now)
+    # Only here, past both early returns: a retried send (a repeated client_id) is the
+    # same message and must not reach the webhooks twice.
+    webhooks.enqueue(
+        connection, app_id, "message.created", {"message": message}, now, contact_id=contact_id
+    )
     return Posted(message, True, (event,))
 
 
@@ -485,6 +499,14 @@ def mark_notification_read(
         return notification, None
     data = {**notification, "unread_count": unread_count(connection, contact_id)}
     event = append_stream_event(connection, app_id, contact_id, "notification.read", data, now)
+    webhooks.enqueue(
+        connection,
+        app_id,
+        "notification.read",
+        {"notification": notification},
+        now,
+        contact_id=contact_id,
+    )
     return notification, event
 
 
@@ -511,7 +533,11 @@ def record_event(
         )
         .returning(Event.id)
     ).scalar_one()
-    return _event_dict(event_id, name, properties, now)
+    event = _event_dict(event_id, name, properties, now)
+    webhooks.enqueue(
+        connection, app_id, "event.tracked", {"event": event}, now, contact_id=contact_id
+    )
+    return event
 
 
 def list_events(

@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...storage import identities
 from ...storage.models import utcnow
+from ...webhooks.triggers import contact_identified
 from ..auth import SessionDep
 from ..body import read_model
 from ..client_ip import client_ip
@@ -90,14 +91,22 @@ async def identify(request: Request) -> Response:
         )
     token, session = new_session(decision, context, now)
     identified = await state.backend.database.run_grouped(
-        lambda c: identities.identify(
+        lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
             c,
-            app_id=config.record.id,
-            visitor_id=body.visitor_id,
-            claim=decision.claim,
-            metadata=metadata,
-            session=session,
-            now=now,
+            config.webhook_events,
+            config.record.id,
+            decision.claim.status,
+            decision.method,
+            identities.identify(
+                c,
+                app_id=config.record.id,
+                visitor_id=body.visitor_id,
+                claim=decision.claim,
+                metadata=metadata,
+                session=session,
+                now=now,
+            ),
+            now,
         )
     )
     if decision.secret_id is not None:

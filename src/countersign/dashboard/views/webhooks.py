@@ -1,0 +1,151 @@
+"""App settings → webhooks: endpoints, the delivery log, and redelivery. Owners only.
+
+A new endpoint's signing secret is shown once, in the answer to the form that created
+it (``countersign webhooks secret`` shows it again). Every change is audited and bumps
+the app's config version, so every node starts or stops raising the events within a
+second; this node drops its cached copy at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ...server.state import ServerState, StateDep
+from ...storage import operators, webhooks
+from ...storage.apps import AppRecord
+from ...storage.models import utcnow
+from ...storage.operators import OperatorRecord
+from ...webhooks.events import EVENT_TYPES
+from ..auth import AppDep, OwnerDep, peer
+from ..errors import NotFound
+from ..pages import page
+from ..route import dashboard_router, form_of
+
+router = dashboard_router()
+
+RECENT_DELIVERIES: Final = 50
+AUDITED: Final = ("webhook.created", "webhook.removed", "webhook.redelivered")
+#: A checkbox per event type, named ``event:<type>`` (a form keeps one value per name).
+EVENT_FIELD: Final = "event:"
+
+
+def _base(app_id: str) -> str:
+    return f"/dashboard/apps/{app_id}/webhooks"
+
+
+async def _webhooks_page(
+    request: Request,
+    state: ServerState,
+    operator: OperatorRecord,
+    app: AppRecord,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    def load(connection: Connection) -> dict[str, Any]:
+        return {
+            "endpoints": webhooks.list_endpoints(connection, app.id),
+            "deliveries": webhooks.list_deliveries(connection, app.id, limit=RECENT_DELIVERIES),
+            "audit": operators.recent_audit(connection, app.id, limit=10, actions=AUDITED),
+        }
+
+    defaults: dict[str, Any] = {"new_endpoint": None, "problem": None, "form": {}}
+    return await page(
+        request,
+        state,
+        "webhooks.html",
+        operator=operator,
+        app=app,
+        section="webhooks",
+        status=status,
+        saved=request.query_params.get("saved"),
+        event_types=EVENT_TYPES,
+        **{**defaults, **(await state.backend.database.run(load)), **extra},
+    )
+
+
+async def _audit(
+    request: Request,
+    state: ServerState,
+    operator: OperatorRecord,
+    app_id: str,
+    action: str,
+    target: str,
+) -> None:
+    ip = peer(request, state)
+    now = utcnow()
+    await state.backend.database.run(
+        lambda c: operators.record_audit(
+            c, operator, action, app_id=app_id, target=target, client_ip=ip, now=now
+        )
+    )
+
+
+@router.get("/dashboard/apps/{app_id}/webhooks")
+async def webhooks_page(
+    request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    return await _webhooks_page(request, state, operator, app)
+
+
+@router.post("/dashboard/apps/{app_id}/webhooks")
+async def add_endpoint(
+    request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    form = form_of(request)
+    url = form.text("url", max_chars=2000).strip()
+    events = [name for name in EVENT_TYPES if form.get(EVENT_FIELD + name)]
+    private = bool(form.get("allow_private_network"))
+    box = state.backend.box
+    try:
+        record, secret = await state.backend.database.run(
+            lambda c: webhooks.create_endpoint(
+                c, box, app.id, url, events, allow_private_network=private
+            )
+        )
+    except webhooks.InvalidEndpoint as error:
+        kept = {"url": url, "events": events, "allow_private_network": private}
+        return await _webhooks_page(
+            request, state, operator, app, status=422, problem=str(error), form=kept
+        )
+    state.directory.invalidate(app.id)
+    await _audit(request, state, operator, app.id, "webhook.created", record.id)
+    return await _webhooks_page(
+        request, state, operator, app, new_endpoint={"record": record, "secret": secret}
+    )
+
+
+@router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/remove")
+async def remove_endpoint(
+    endpoint_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    try:
+        await state.backend.database.run(lambda c: webhooks.remove_endpoint(c, app.id, endpoint_id))
+    except webhooks.EndpointNotFound:
+        raise NotFound("This app has no such webhook endpoint.") from None
+    state.directory.invalidate(app.id)
+    await _audit(request, state, operator, app.id, "webhook.removed", endpoint_id)
+    return RedirectResponse(f"{_base(app.id)}?saved=removed", status_code=303)
+
+
+@router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/events/{event_id}/redeliver")
+async def redeliver(
+    endpoint_id: str,
+    event_id: str,
+    request: Request,
+    state: StateDep,
+    operator: OwnerDep,
+    app: AppDep,
+) -> Response:
+    try:
+        await state.backend.database.run(
+            lambda c: webhooks.redeliver(c, app.id, event_id, endpoint_id=endpoint_id)
+        )
+    except (webhooks.EventNotFound, webhooks.EndpointNotFound):
+        raise NotFound("This app has no such event or webhook endpoint.") from None
+    await _audit(request, state, operator, app.id, "webhook.redelivered", event_id)
+    return RedirectResponse(f"{_base(app.id)}?saved=redelivered", status_code=303)

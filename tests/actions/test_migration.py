@@ -1,0 +1,38 @@
+"""Migration 0005 creates exactly the action tables the models describe, and goes back
+down to 0004 cleanly."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from countersign.storage import migrate
+from countersign.storage.database import Database
+from countersign.storage.models import Base
+
+from ..dashboard.test_migration import _tables_of
+
+ACTION_TABLES = {"actions", "action_calls"}
+
+
+def test_the_action_tables_match_the_models(database_url: str) -> None:
+    database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        database.migrate()
+        with database.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+        assert [d for d in differences if _tables_of(d) & ACTION_TABLES] == []
+        config = migrate.alembic_config(database.engine)
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        with database.engine.connect() as connection:
+            names = set(database.engine.dialect.get_table_names(connection))
+        assert not names & ACTION_TABLES
+        assert "webhook_endpoints" in names
+        database.migrate()
+        assert migrate.current_revision(database.engine) == "0005"
+    finally:
+        database.dispose()
