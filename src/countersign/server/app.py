@@ -32,6 +32,8 @@ from .routes import (
     widget,
     widget_script,
 )
+from .session_tokens import KEY_PURPOSE as SESSION_KEY_PURPOSE
+from .session_tokens import SessionTokens
 from .state import ServerState
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -59,8 +61,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         hub = StreamHub()
         broker = make_broker(settings, hub)
         await broker.start()
+        tokens = SessionTokens(opened.box.derive_key(SESSION_KEY_PURPOSE))
         app.state.countersign = ServerState(
-            settings, opened, directory, recorder, IdentifyLimits(), hub, broker
+            settings, opened, directory, recorder, IdentifyLimits(), hub, broker, tokens
         )
         stop = asyncio.Event()
         tasks = [
@@ -100,6 +103,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.add_middleware(WidgetCors)
     app.add_middleware(NulGuard)
 
+    _document_errors(app)
+    return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The OpenAPI document with our one error shape instead of FastAPI's."""
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -123,7 +132,6 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 def app_from_environment() -> FastAPI:

@@ -17,6 +17,7 @@ from ..storage.messaging import StreamItem
 from .app_directory import AppDirectory
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
+from .session_tokens import SessionTokens
 
 log = logging.getLogger("countersign.server")
 
@@ -30,6 +31,7 @@ class ServerState:
     limits: IdentifyLimits
     hub: StreamHub
     broker: Broker
+    session_tokens: SessionTokens
 
     async def publish(self, items: Sequence[StreamItem]) -> None:
         """Send committed stream events on their way. Never fails the request: the

@@ -152,7 +152,13 @@ class Contact(Base):
 class Visitor(Base):
     """A browser, by the random id the server gave it. Its own contact (created when
     first needed) holds what it did while anonymous or unverified;
-    ``linked_contact_id`` is the verified contact it proved to be."""
+    ``linked_contact_id`` is the verified contact it proved to be.
+
+    The ``session_*`` columns are the browser's session: its signed tokens
+    (server/session_tokens.py) name this row and the epoch they were issued in, and act
+    as ``session_contact_id`` with ``session_status``. Logout or a change of identity
+    moves the epoch on, which ends every earlier token of this browser.
+    """
 
     __tablename__ = "visitors"
 
@@ -165,22 +171,12 @@ class Visitor(Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Session(Base):
-    """A widget session. Only the SHA-256 of its bearer token is stored."""
-
-    __tablename__ = "sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    visitor_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # verified | unverified | anonymous
-    secret_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column()
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    session_contact_id: Mapped[str | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    session_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    session_secret_id: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class VerificationLogEntry(Base):
