@@ -19,6 +19,7 @@ from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .errors import install_error_handlers
+from .fast_path import CountersignAPI
 from .nul_guard import NulGuard
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             if backend is None:
                 opened.close()
 
-    app = FastAPI(
+    app = CountersignAPI(  # FastAPI, with identify ahead of the middleware: fast_path.py
         title="Countersign",
         version=__version__,
         summary="Verified identities for your chat and notification widget",
