@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.base import Executable
 
 from .ids import new_row_id
 from .messaging import ensure_verified_contact, move_conversations
@@ -123,8 +124,9 @@ def _verified_lookup(app_id: Any, key: IdentifierKey, value: Any) -> Select[Any]
 
 def _verified_upsert(
     insert_for_dialect: Callable[[Table], SQLiteInsert | PostgresInsert], key: IdentifierKey
-) -> SQLiteInsert | PostgresInsert:
-    """Create the verified contact, or touch it if it exists, in one statement.
+) -> Executable:
+    """Create the verified contact, or touch it if it exists, in one statement that
+    returns the contact either way.
 
     The conflict target is the partial unique index on ``(app_id, key)``, so it is the
     same row the lookup finds, and two nodes creating the same user cannot both insert.
@@ -147,15 +149,11 @@ def _verified_upsert(
             "metadata": inserted.excluded["metadata"],
             "last_seen_at": inserted.excluded.last_seen_at,
         },
-    )
+    ).returning(*_CONTACT_COLUMNS)
 
 
 _UPSERT_VERIFIED: Final = {
     key: Prepared(_verified_upsert(sqlite_insert, key), postgresql=_verified_upsert(pg_insert, key))
-    for key in ("user_id", "email")
-}
-_VERIFIED_CONTACT: Final = {
-    key: Prepared(_verified_lookup(bindparam("b_app_id"), key, bindparam("b_value")))
     for key in ("user_id", "email")
 }
 _CONTACT_BY_ID: Final = Prepared(
@@ -289,7 +287,7 @@ def _verified_contact(
 ) -> ContactView:
     value = claim.user_id if claim.key == "user_id" else claim.email
     if _is_plain_verified(claim, value):
-        _UPSERT_VERIFIED[claim.key].rows(
+        upserted = _UPSERT_VERIFIED[claim.key].one(
             connection,
             {
                 "b_contact_id": new_row_id("con", 12),
@@ -300,9 +298,6 @@ def _verified_contact(
                 "b_attributes": {},
                 "b_now": now,
             },
-        )
-        upserted = _VERIFIED_CONTACT[claim.key].one(
-            connection, {"b_app_id": app_id, "b_value": value}
         )
         return _contact_view(upserted)
     # An identity token: it may carry a name, attributes to merge into the stored ones
