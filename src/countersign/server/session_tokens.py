@@ -20,7 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -71,7 +71,7 @@ class SessionTokens:
 
     def issue(self, visitor_id: str, epoch: int, expires_at: datetime) -> tuple[str, str]:
         """A new token and its session id."""
-        session_id = secrets.token_bytes(SESSION_ID_BYTES)
+        session_id = os.urandom(SESSION_ID_BYTES)  # what secrets.token_bytes does, less a call
         expires = int(expires_at.timestamp())
         payload = _b64(msgspec.msgpack.encode((visitor_id, epoch, expires, session_id)))
         return f"{PREFIX}{payload}.{_b64(self._sign(payload))}", session_id.hex()
