@@ -27,7 +27,7 @@ from countersign.server.body import read_body
 from countersign.server.errors import ApiError
 from countersign.settings import load_settings
 from countersign.storage import apps
-from countersign.storage.models import Contact, Session, Visitor
+from countersign.storage.models import Contact, Visitor
 
 from ..conftest import IN_CI, POSTGRES_SERVER
 from .conftest import Harness
@@ -68,13 +68,13 @@ class Seeded:
     harness: Harness
     contact_id: str
     token: str
-    counts: tuple[int, int, int]  # contacts, visitors, sessions
+    counts: tuple[int, int]  # contacts, visitors (a session is its visitor row)
 
-    def count_rows(self) -> tuple[int, int, int]:
-        def count(connection: Any) -> tuple[int, int, int]:
+    def count_rows(self) -> tuple[int, int]:
+        def count(connection: Any) -> tuple[int, int]:
             return tuple(  # type: ignore[return-value]
                 connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (Contact, Visitor, Session)
+                for table in (Contact, Visitor)
             )
 
         return self.harness.backend.database.run_sync(count)
@@ -586,7 +586,7 @@ def test_stored_data_survives_the_catalogue(seeded: Seeded) -> None:
     log = harness.log(limit=500)
     assert {entry["outcome"] for entry in log} >= {"verified", "refused"}
     assert all(entry["code"] for entry in log)
-    seeded.counts = seeded.count_rows()  # this test added a visitor and a session
+    seeded.counts = seeded.count_rows()  # this test added a visitor
 
 
 # ------------------------------------------------------- accepted edge values

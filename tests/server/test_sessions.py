@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from countersign import sign
+from countersign.server.session_tokens import SessionTokens
+from countersign.server.sessions import live_session
 from countersign.storage import apps, identities
-from countersign.storage.ids import new_session_token, token_digest
 from countersign.storage.models import utcnow
 
 from .conftest import Harness
@@ -45,37 +46,33 @@ def test_expires_at_is_now_plus_the_session_ttl(make_harness: Callable[..., Harn
     after = utcnow()
     expires = datetime.fromisoformat(document["expires_at"])
     assert expires.tzinfo is not None
-    assert before + timedelta(minutes=7) <= expires <= after + timedelta(minutes=7)
+    # In whole seconds: what a token carries.
+    assert before.replace(microsecond=0) + timedelta(minutes=7) <= expires
+    assert expires <= after + timedelta(minutes=7)
+    assert expires.microsecond == 0
     me = session_of(harness, document["session_token"]).json()
     assert datetime.fromisoformat(me["expires_at"]) == expires
 
 
+def tokens_of(harness: Harness) -> SessionTokens:
+    return harness.client.app.state.countersign.session_tokens  # type: ignore[attr-defined, no-any-return]
+
+
 def test_an_expired_session_is_refused(harness: Harness) -> None:
-    """A session row whose expiry has passed is refused, though never revoked."""
-    contact_id = harness.verified("exp-user")["contact"]["id"]
-    token = new_session_token()
-    now = utcnow()
-    harness.backend.database.run_sync(
-        lambda c: identities.identify(
-            c,
-            app_id=harness.app_id,
-            visitor_id=None,
-            claim=identities.Claim("verified", user_id="exp-user"),
-            metadata={},
-            session=identities.NewSession(
-                token_digest(token), now - timedelta(seconds=1), harness.secret_id
-            ),
-            now=now - timedelta(hours=1),
-        )
+    """A token of the browser's live session whose expiry has passed is refused."""
+    document = harness.verified("exp-user")
+    claims = tokens_of(harness).open(document["session_token"])
+    assert claims is not None
+    expired, _ = tokens_of(harness).issue(
+        claims.visitor_id, claims.epoch, utcnow() - timedelta(seconds=1)
     )
-    assert_dead(harness, token)
-    # The same row, looked up before its expiry, was live: only the time refuses it.
-    view = harness.backend.database.run_sync(
-        lambda c: identities.live_session(c, token_digest(token), now - timedelta(seconds=2))
+    assert_dead(harness, expired)
+    # The same browser and epoch with time left is live: only the time refuses it.
+    fresh, _ = tokens_of(harness).issue(
+        claims.visitor_id, claims.epoch, utcnow() + timedelta(minutes=1)
     )
-    assert view is not None
-    assert view.contact_id == contact_id
-    logout = harness.client.post("/v1/widget/logout", headers=harness.session_headers(token))
+    assert_live(harness, fresh, document["contact"]["id"])
+    logout = harness.client.post("/v1/widget/logout", headers=harness.session_headers(expired))
     assert logout.status_code == 401
 
 
@@ -83,15 +80,35 @@ def test_a_session_dies_at_its_expiry(make_harness: Callable[..., Harness]) -> N
     harness = make_harness(session_ttl=timedelta(seconds=1))
     document = harness.verified("short-user")
     expires = datetime.fromisoformat(document["expires_at"])
-    digest = token_digest(document["session_token"])
-    live = harness.backend.database.run_sync(
-        lambda c: (
-            identities.live_session(c, digest, expires - timedelta(milliseconds=1)),
-            identities.live_session(c, digest, expires),
-        )
+    claims = tokens_of(harness).open(document["session_token"])
+    assert claims is not None
+    assert claims.expires_at == expires
+    browser = harness.backend.database.run_sync(
+        lambda c: identities.browser_session(c, claims.visitor_id)
     )
-    assert live[0] is not None
-    assert live[1] is None
+    assert live_session(claims, browser, expires - timedelta(milliseconds=1)) is not None
+    assert live_session(claims, browser, expires) is None
+
+
+def test_a_forged_or_altered_token_is_unknown(harness: Harness) -> None:
+    document = harness.verified("forge-user")
+    token = document["session_token"]
+    payload, _, mac = token.partition(".")
+    for forged in (
+        payload + "." + ("A" if mac[0] != "A" else "B") + mac[1:],  # another MAC
+        payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + mac,  # another payload
+        payload,  # no MAC
+        "cst_" + "A" * 80,
+        token + "x" * 400,
+    ):
+        assert_dead(harness, forged)
+    # A token minted under another deployment's key is not ours.
+    other = SessionTokens(b"another deployment".ljust(32, b"!"))
+    claims = tokens_of(harness).open(token)
+    assert claims is not None
+    foreign, _ = other.issue(claims.visitor_id, claims.epoch, claims.expires_at)
+    assert_dead(harness, foreign)
+    assert_live(harness, token)
 
 
 # ------------------------------------------------------------------------- logout

@@ -21,6 +21,7 @@ from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .errors import install_error_handlers
+from .fast_path import CountersignAPI
 from .nul_guard import NulGuard
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
@@ -35,6 +36,8 @@ from .routes import (
     widget,
     widget_script,
 )
+from .session_tokens import KEY_PURPOSE as SESSION_KEY_PURPOSE
+from .session_tokens import SessionTokens
 from .state import ServerState
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         hub = StreamHub()
         broker = make_broker(settings, hub)
         await broker.start()
+        tokens = SessionTokens(opened.box.derive_key(SESSION_KEY_PURPOSE))
         app.state.countersign = state = ServerState(
             settings,
             opened,
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             hub,
             broker,
             outbound=OutboundClient(),
+            session_tokens=tokens,
         )
         stop = asyncio.Event()
         tasks = [
@@ -94,7 +99,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             if backend is None:
                 opened.close()
 
-    app = FastAPI(
+    app = CountersignAPI(  # FastAPI, with identify ahead of the middleware: fast_path.py
         title="Countersign",
         version=__version__,
         summary="Verified identities for your chat and notification widget",
@@ -113,6 +118,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.add_middleware(WidgetCors)
     app.add_middleware(NulGuard)
 
+    _document_errors(app)
+    return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The OpenAPI document with our one error shape instead of FastAPI's."""
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -136,7 +147,6 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 def app_from_environment() -> FastAPI:

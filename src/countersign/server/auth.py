@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ..storage import apps, identities
-from ..storage.ids import token_digest
-from ..storage.models import utcnow
+from ..storage import apps
 from .errors import ApiError
 from .identify import check_origin
+from .sessions import SessionView, open_session
 from .state import StateDep
 
 
@@ -22,15 +21,12 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def widget_session(request: Request, state: StateDep) -> identities.SessionView:
+async def widget_session(request: Request, state: StateDep) -> SessionView:
     """The live session named by the bearer token, checked against the app's origins."""
     token = bearer_token(request)
-    if token is None or len(token) > 200:
+    if token is None:
         raise ApiError(401, "invalid_session", "send Authorization: Bearer <session_token>")
-    digest = token_digest(token)
-    session = await state.backend.database.run(
-        lambda c: identities.live_session(c, digest, utcnow())
-    )
+    session = await open_session(state, token)
     if session is None:
         raise ApiError(401, "invalid_session", "the session is unknown, expired or revoked")
     config = await state.directory.get(session.app_id)
@@ -51,5 +47,5 @@ async def server_api_app(request: Request, state: StateDep) -> str:
     return app_id
 
 
-SessionDep = Annotated[identities.SessionView, Depends(widget_session)]
+SessionDep = Annotated[SessionView, Depends(widget_session)]
 ApiAppDep = Annotated[str, Depends(server_api_app)]

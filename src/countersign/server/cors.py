@@ -20,6 +20,12 @@ _PREFLIGHT_HEADERS = {
 }
 
 
+def allow_origin(headers: MutableHeaders, origin: str) -> None:
+    """Let the page at ``origin`` read this answer (the app's own check already ran)."""
+    headers["access-control-allow-origin"] = origin
+    headers.add_vary_header("Origin")
+
+
 class WidgetCors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,9 +48,7 @@ class WidgetCors:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["access-control-allow-origin"] = origin
-                headers.add_vary_header("Origin")
+                allow_origin(MutableHeaders(scope=message), origin)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

@@ -17,7 +17,6 @@ import msgspec
 
 from ..core import InvalidIdentifier, TokenError, identifier_text, verify_identity_token
 from ..storage import identities
-from ..storage.ids import new_session_token, token_digest
 from ..storage.models import utcnow
 from .app_directory import AppConfig
 from .errors import ApiError
@@ -215,15 +214,13 @@ def pending_entry(
     )
 
 
-def new_session(
-    decision: Decision, context: RequestContext, now: datetime
-) -> tuple[str, identities.NewSession]:
-    token = new_session_token()
+def session_expiry(decision: Decision, context: RequestContext, now: datetime) -> datetime:
+    """When the new session ends: the session TTL, or sooner, with the identity token."""
     expires = now + context.session_ttl
     if decision.token_expires_at is not None:
         # A session proven by an expiring token lives no longer than the token.
         expires = min(expires, decision.token_expires_at)
-    return token, identities.NewSession(token_digest(token), expires, decision.secret_id)
+    return expires.replace(microsecond=0)  # what the token can carry: whole seconds
 
 
 def response_document(

@@ -19,6 +19,7 @@ from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .ratelimit import IdentifyLimits
 from .recorder import VerificationRecorder
+from .session_tokens import SessionTokens
 
 log = logging.getLogger("countersign.server")
 
@@ -33,6 +34,7 @@ class ServerState:
     hub: StreamHub
     broker: Broker
     outbound: OutboundClient  # every request to a customer's systems goes through it
+    session_tokens: SessionTokens
     action_limits: ActionLimits = field(default_factory=ActionLimits)
 
     async def publish(self, items: Sequence[StreamItem]) -> None:

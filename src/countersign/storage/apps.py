@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from ..core import KeyRing, RingKey, Secret
 from .encryption import SecretBox
 from .ids import new_api_key, new_id, new_identity_secret, token_digest
-from .models import ApiKey, App, IdentitySecret, Session, utcnow
+from .models import ApiKey, App, IdentitySecret, utcnow
 
 IdentityMode = Literal["off", "report", "required"]
 OnMismatch = Literal["reject", "anonymous"]
@@ -278,7 +278,8 @@ def reveal_secret(connection: Connection, box: SecretBox, app_id: str, secret_id
 
 
 def revoke_secret(connection: Connection, app_id: str, secret_id: str) -> SecretRecord:
-    """Revoke a secret and every session it verified; nodes drop it within a second."""
+    """Revoke a secret; nodes drop it within a second. The sessions it verified end at
+    once: a session is checked against its secret on every request."""
     now = utcnow()
     result = connection.execute(
         update(IdentitySecret)
@@ -293,11 +294,6 @@ def revoke_secret(connection: Connection, app_id: str, secret_id: str) -> Secret
         get_app(connection, app_id)
         if not any(record.id == secret_id for record in list_secrets(connection, app_id)):
             raise SecretNotFound(f"app {app_id!r} has no secret {secret_id!r}")
-    connection.execute(
-        update(Session)
-        .where(Session.secret_id == secret_id, Session.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
     _bump(connection, app_id)
     return next(record for record in list_secrets(connection, app_id) if record.id == secret_id)
 

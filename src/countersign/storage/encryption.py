@@ -18,6 +18,8 @@ from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..core import Secret
 
@@ -70,12 +72,20 @@ def load_or_create_key_file(data_dir: Path) -> bytes:
 class SecretBox:
     """Seals and opens identity secrets. ``aad`` binds a ciphertext to its row id."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_key")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise MasterKeyError("the master key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (HKDF-SHA256 of the master key): each use of
+        the master key gets its own, so no two uses can be played against each other."""
+        return HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()).derive(
+            self._key
+        )
 
     def seal(self, secret: Secret, aad: str) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     false,
     insert,
     select,
@@ -30,10 +31,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.base import Executable
 
-from .ids import new_id
+from .ids import new_row_id
 from .messaging import ensure_verified_contact, move_conversations
-from .models import VERIFIED_CONTACT, Contact, Session, Visitor
+from .models import VERIFIED_CONTACT, Contact, IdentitySecret, Visitor
 from .prepared import Prepared
 
 IdentityStatus = Literal["verified", "unverified", "anonymous"]
@@ -75,21 +77,15 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
-class NewSession:
-    token_digest: str
-    expires_at: datetime
-    secret_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Identified:
     visitor_id: str
     contact: ContactView
+    session_epoch: int  # the browser's session epoch its new token is issued in
 
 
 _contacts = cast(Table, Contact.__table__)
 _visitors = cast(Table, Visitor.__table__)
-_sessions = cast(Table, Session.__table__)
+_secrets = cast(Table, IdentitySecret.__table__)
 
 _VERIFIED: Final = VERIFIED_CONTACT  # see models.VERIFIED_CONTACT
 
@@ -128,8 +124,9 @@ def _verified_lookup(app_id: Any, key: IdentifierKey, value: Any) -> Select[Any]
 
 def _verified_upsert(
     insert_for_dialect: Callable[[Table], SQLiteInsert | PostgresInsert], key: IdentifierKey
-) -> SQLiteInsert | PostgresInsert:
-    """Create the verified contact, or touch it if it exists, in one statement.
+) -> Executable:
+    """Create the verified contact, or touch it if it exists, in one statement that
+    returns the contact either way.
 
     The conflict target is the partial unique index on ``(app_id, key)``, so it is the
     same row the lookup finds, and two nodes creating the same user cannot both insert.
@@ -152,15 +149,11 @@ def _verified_upsert(
             "metadata": inserted.excluded["metadata"],
             "last_seen_at": inserted.excluded.last_seen_at,
         },
-    )
+    ).returning(*_CONTACT_COLUMNS)
 
 
 _UPSERT_VERIFIED: Final = {
     key: Prepared(_verified_upsert(sqlite_insert, key), postgresql=_verified_upsert(pg_insert, key))
-    for key in ("user_id", "email")
-}
-_VERIFIED_CONTACT: Final = {
-    key: Prepared(_verified_lookup(bindparam("b_app_id"), key, bindparam("b_value")))
     for key in ("user_id", "email")
 }
 _CONTACT_BY_ID: Final = Prepared(
@@ -191,7 +184,15 @@ _UPDATE_OWN_CONTACT: Final = Prepared(
     )
 )
 _VISITOR: Final = Prepared(
-    select(_visitors.c.id, _visitors.c.contact_id, _visitors.c.linked_contact_id).where(
+    select(
+        _visitors.c.id,
+        _visitors.c.contact_id,
+        _visitors.c.linked_contact_id,
+        _visitors.c.session_epoch,
+        _visitors.c.session_contact_id,
+        _visitors.c.session_status,
+        _visitors.c.session_secret_id,
+    ).where(
         _visitors.c.id == bindparam("b_visitor_id"), _visitors.c.app_id == bindparam("b_app_id")
     )
 )
@@ -202,6 +203,10 @@ _INSERT_VISITOR: Final = Prepared(
         contact_id=bindparam("b_own_contact_id"),
         linked_contact_id=bindparam("b_linked_contact_id"),
         created_at=bindparam("b_now"),
+        session_epoch=0,
+        session_contact_id=bindparam("b_contact_id"),
+        session_status=bindparam("b_status"),
+        session_secret_id=bindparam("b_secret_id"),
     )
 )
 _SET_OWN_CONTACT: Final = Prepared(
@@ -214,26 +219,48 @@ _LINK_VISITOR: Final = Prepared(
     .where(_visitors.c.id == bindparam("b_visitor_id"))
     .values(linked_contact_id=bindparam("b_contact_id"))
 )
-_REVOKE_OTHER_SESSIONS: Final = Prepared(
-    update(_sessions)
-    .where(
-        _sessions.c.visitor_id == bindparam("b_visitor_id"),
-        _sessions.c.contact_id != bindparam("b_contact_id"),
-        _sessions.c.revoked_at.is_(None),
+# The browser's session now acts as this contact, status and secret. A change of
+# contact moves the epoch on, ending the tokens of the identity before; the same
+# contact keeps it (a new tab, a reload, a rotated secret). One statement, so two
+# identifies of one browser racing on PostgreSQL cannot leave a token of the loser live.
+_SET_BROWSER_SESSION: Final = Prepared(
+    update(_visitors)
+    .where(_visitors.c.id == bindparam("b_visitor_id"))
+    .values(
+        session_epoch=case(
+            (
+                _visitors.c.session_contact_id.is_not_distinct_from(bindparam("b_contact_id")),
+                _visitors.c.session_epoch,
+            ),
+            else_=_visitors.c.session_epoch + 1,
+        ),
+        session_contact_id=bindparam("b_contact_id"),
+        session_status=bindparam("b_status"),
+        session_secret_id=bindparam("b_secret_id"),
     )
-    .values(revoked_at=bindparam("b_now"))
+    .returning(_visitors.c.session_epoch)
 )
-_INSERT_SESSION: Final = Prepared(
-    insert(_sessions).values(
-        id=bindparam("b_session_id"),
-        app_id=bindparam("b_app_id"),
-        contact_id=bindparam("b_contact_id"),
-        visitor_id=bindparam("b_visitor_id"),
-        status=bindparam("b_status"),
-        secret_id=bindparam("b_secret_id"),
-        created_at=bindparam("b_now"),
-        expires_at=bindparam("b_expires_at"),
+_END_BROWSER_SESSION: Final = Prepared(
+    update(_visitors)
+    .where(
+        _visitors.c.id == bindparam("b_visitor_id"),
+        _visitors.c.session_epoch == bindparam("b_epoch"),
     )
+    .values(session_epoch=_visitors.c.session_epoch + 1, session_contact_id=None)
+    .returning(_visitors.c.session_epoch)
+)
+_BROWSER_SESSION: Final = Prepared(
+    select(
+        _visitors.c.id,
+        _visitors.c.app_id,
+        _visitors.c.session_epoch,
+        _visitors.c.session_contact_id,
+        _visitors.c.session_status,
+        _visitors.c.session_secret_id,
+        _secrets.c.revoked_at,
+    )
+    .select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
+    .where(_visitors.c.id == bindparam("b_visitor_id"))
 )
 
 
@@ -241,6 +268,10 @@ class _VisitorRow(NamedTuple):
     id: str
     contact_id: str | None  # its own contact, for unverified and anonymous claims
     linked_contact_id: str | None  # the verified contact it last proved to be
+    session_epoch: int
+    session_contact_id: str | None
+    session_status: str | None
+    session_secret_id: str | None
 
 
 def _is_plain_verified(claim: Claim, value: str | None) -> bool:
@@ -256,10 +287,10 @@ def _verified_contact(
 ) -> ContactView:
     value = claim.user_id if claim.key == "user_id" else claim.email
     if _is_plain_verified(claim, value):
-        _UPSERT_VERIFIED[claim.key].rows(
+        upserted = _UPSERT_VERIFIED[claim.key].one(
             connection,
             {
-                "b_contact_id": new_id("con", 12),
+                "b_contact_id": new_row_id("con", 12),
                 "b_app_id": app_id,
                 "b_user_id": claim.user_id,
                 "b_email": claim.email,
@@ -267,9 +298,6 @@ def _verified_contact(
                 "b_attributes": {},
                 "b_now": now,
             },
-        )
-        upserted = _VERIFIED_CONTACT[claim.key].one(
-            connection, {"b_app_id": app_id, "b_value": value}
         )
         return _contact_view(upserted)
     # An identity token: it may carry a name, attributes to merge into the stored ones
@@ -296,7 +324,7 @@ def _verified_contact(
         for attempt in (values, {**values, other: None}):
             try:
                 with connection.begin_nested():
-                    connection.execute(insert(Contact).values(id=new_id("con", 12), **attempt))
+                    connection.execute(insert(Contact).values(id=new_row_id("con", 12), **attempt))
             except IntegrityError:
                 if (found := connection.execute(lookup).one_or_none()) is not None:
                     return _contact_view(found)
@@ -339,7 +367,7 @@ def _own_contact(
         "b_now": now,
     }
     if visitor is None or visitor.contact_id is None:
-        contact_id = new_id("con", 12)
+        contact_id = new_row_id("con", 12)
         _INSERT_OWN_CONTACT.rows(
             connection,
             {"b_contact_id": contact_id, "b_app_id": app_id, "b_attributes": {}, **values},
@@ -361,15 +389,15 @@ def identify(
     visitor_id: str | None,
     claim: Claim,
     metadata: dict[str, Any],
-    session: NewSession,
+    secret_id: str | None,
     now: datetime,
 ) -> Identified:
-    """Resolve the browser's contact for ``claim`` and open a session bound to it.
+    """Resolve the browser's contact for ``claim`` and make it the browser's session.
 
     A verified claim links the visitor to the verified contact (so its history follows
-    the user across devices); any other claim uses the visitor's own contact. Live
-    sessions of this visitor bound to another contact are revoked: a change of identity
-    in the same browser ends the previous identity's access.
+    the user across devices); any other claim uses the visitor's own contact. If the
+    browser's session acted as another contact, its epoch moves on: a change of identity
+    in the same browser ends the previous identity's tokens.
     """
     found = (
         _VISITOR.one_or_none(connection, {"b_visitor_id": visitor_id, "b_app_id": app_id})
@@ -382,12 +410,12 @@ def identify(
         contact = _verified_contact(connection, app_id, claim, metadata, now)
     else:
         contact = _own_contact(connection, app_id, visitor, claim, metadata, now)
+    session = {"b_contact_id": contact.id, "b_status": claim.status, "b_secret_id": secret_id}
     if visitor is None:
         # Unknown or absent: a new visitor with an id of ours. A client-chosen id is
         # never adopted, so nobody can step into another browser's anonymous history by
-        # naming it. It is inserted after its contact, already pointing at it, and has
-        # no sessions yet, so there is nothing to revoke.
-        current_visitor = new_id("vis", 16)
+        # naming it. It is inserted after its contact, already pointing at it.
+        current_visitor = new_row_id("vis", 16)
         _INSERT_VISITOR.rows(
             connection,
             {
@@ -396,86 +424,81 @@ def identify(
                 "b_own_contact_id": None if verified else contact.id,
                 "b_linked_contact_id": contact.id if verified else None,
                 "b_now": now,
+                **session,
             },
         )
-    else:
-        current_visitor = visitor.id
-        if verified and visitor.linked_contact_id != contact.id:
-            _LINK_VISITOR.rows(
-                connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id}
-            )
-        if verified and visitor.contact_id is not None:
-            # What this browser started before proving who it is follows the user.
-            move_conversations(connection, visitor.contact_id, contact.id)
-        _REVOKE_OTHER_SESSIONS.rows(
-            connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id, "b_now": now}
+        return Identified(current_visitor, contact, session_epoch=0)
+    current_visitor = visitor.id
+    if verified and visitor.linked_contact_id != contact.id:
+        _LINK_VISITOR.rows(
+            connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id}
         )
-    _INSERT_SESSION.rows(
-        connection,
-        {
-            "b_session_id": session.token_digest,
-            "b_app_id": app_id,
-            "b_contact_id": contact.id,
-            "b_visitor_id": current_visitor,
-            "b_status": claim.status,
-            "b_secret_id": session.secret_id,
-            "b_now": now,
-            "b_expires_at": session.expires_at,
-        },
-    )
-    return Identified(visitor_id=current_visitor, contact=contact)
+    if verified and visitor.contact_id is not None:
+        # What this browser started before proving who it is follows the user.
+        move_conversations(connection, visitor.contact_id, contact.id)
+    epoch = visitor.session_epoch
+    if (visitor.session_contact_id, visitor.session_status, visitor.session_secret_id) != (
+        contact.id,
+        claim.status,
+        secret_id,
+    ):
+        (epoch,) = _SET_BROWSER_SESSION.one(
+            connection, {"b_visitor_id": current_visitor, **session}
+        )
+    return Identified(current_visitor, contact, session_epoch=epoch)
 
 
 @dataclass(frozen=True, slots=True)
-class SessionView:
-    """A live session: everything a widget request is authorised by."""
+class BrowserSession:
+    """What a browser's session acts as now (its visitor row), for checking a token."""
 
-    id: str
-    app_id: str
-    contact_id: str
     visitor_id: str
-    status: IdentityStatus
+    app_id: str
+    epoch: int
+    contact_id: str | None  # None after logout
+    status: IdentityStatus | None
     secret_id: str | None
-    expires_at: datetime
-
-    @property
-    def verified(self) -> bool:
-        return self.status == "verified"
+    secret_revoked: bool  # the secret that verified it was revoked since
 
 
-def live_session(connection: Connection, token_digest: str, now: datetime) -> SessionView | None:
-    """The session with this token digest, if it is neither revoked nor expired."""
-    row = connection.execute(
+def _browser_session(row: Sequence[Any]) -> BrowserSession:
+    visitor_id, app_id, epoch, contact_id, status, secret_id, revoked_at = row
+    return BrowserSession(
+        visitor_id, app_id, epoch, contact_id, status, secret_id, revoked_at is not None
+    )
+
+
+def browser_session(connection: Connection, visitor_id: str) -> BrowserSession | None:
+    row = _BROWSER_SESSION.one_or_none(connection, {"b_visitor_id": visitor_id})
+    return None if row is None else _browser_session(row)
+
+
+def browser_sessions(connection: Connection, visitor_ids: Sequence[str]) -> list[BrowserSession]:
+    """:func:`browser_session` of many browsers in one statement (stream rechecks)."""
+    if not visitor_ids:
+        return []
+    rows = connection.execute(
         select(
-            Session.id,
-            Session.app_id,
-            Session.contact_id,
-            Session.visitor_id,
-            Session.status,
-            Session.secret_id,
-            Session.expires_at,
-        ).where(Session.id == token_digest, Session.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None or row.expires_at <= now:
-        return None
-    return SessionView(
-        id=row.id,
-        app_id=row.app_id,
-        contact_id=row.contact_id,
-        visitor_id=row.visitor_id,
-        status=row.status,
-        secret_id=row.secret_id,
-        expires_at=row.expires_at,
-    )
+            _visitors.c.id,
+            _visitors.c.app_id,
+            _visitors.c.session_epoch,
+            _visitors.c.session_contact_id,
+            _visitors.c.session_status,
+            _visitors.c.session_secret_id,
+            _secrets.c.revoked_at,
+        )
+        .select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
+        .where(_visitors.c.id.in_(list(visitor_ids)))
+    ).all()
+    return [_browser_session(row) for row in rows]
 
 
-def revoke_session(connection: Connection, token_digest: str, now: datetime) -> bool:
-    result = connection.execute(
-        update(Session)
-        .where(Session.id == token_digest, Session.revoked_at.is_(None))
-        .values(revoked_at=now)
+def end_browser_session(connection: Connection, visitor_id: str, epoch: int) -> bool:
+    """Logout: end every token of this browser's session ``epoch``; False if it had
+    already ended."""
+    return bool(
+        _END_BROWSER_SESSION.rows(connection, {"b_visitor_id": visitor_id, "b_epoch": epoch})
     )
-    return bool(result.rowcount)
 
 
 def upsert_verified_user(

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import webhooks
-from .ids import new_id
+from .ids import new_row_id
 from .models import (
     VERIFIED_CONTACT,
     Contact,
@@ -217,7 +217,7 @@ def list_conversations(
 def create_conversation(
     connection: Connection, app_id: str, contact_id: str, now: datetime
 ) -> tuple[dict[str, Any], StreamItem]:
-    conversation_id = new_id("cnv", 12)
+    conversation_id = new_row_id("cnv", 12)
     connection.execute(
         insert(Conversation).values(
             id=conversation_id,
@@ -319,7 +319,7 @@ def post_message(
         existing = _message_by_client_id(connection, conversation_id, client_id)
         if existing is not None:
             return Posted(existing, False, ())
-    message_id = new_id("msg", 12)
+    message_id = new_row_id("msg", 12)
     try:
         with connection.begin_nested():
             seq = connection.execute(
@@ -416,7 +416,7 @@ def create_notification(
     data: dict[str, Any],
     now: datetime,
 ) -> tuple[dict[str, Any], StreamItem]:
-    notification_id = new_id("ntf", 12)
+    notification_id = new_row_id("ntf", 12)
     connection.execute(
         insert(Notification).values(
             id=notification_id,
@@ -567,7 +567,7 @@ def ensure_verified_contact(
         with connection.begin_nested():
             connection.execute(
                 insert(Contact).values(
-                    id=new_id("con", 12),
+                    id=new_row_id("con", 12),
                     app_id=app_id,
                     user_id=user_id,
                     verified=True,

@@ -59,15 +59,8 @@ class Prepared:
             statement = self._by_dialect.get(dialect.name, self._statement)
             result = connection.execute(statement, dict(params))
             return [tuple(row) for row in result] if result.returns_rows else []
-        compiled = self._compiled.get(dialect)
-        if compiled is None:
-            compiled = self._compiled[dialect] = self._compile(dialect)
-        values = []
-        for name, process, fixed in compiled.binds:
-            value = params.get(name, fixed)
-            if value is _REQUIRED:
-                raise KeyError(f"{name!r} is a parameter of {compiled.sql!r}")
-            values.append(process(value) if process is not None else value)
+        compiled = self._compiled_for(dialect)
+        values = _values(compiled, params)
         try:
             cursor = connection.connection.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
             raw = cursor.fetchall() if compiled.results else []
@@ -82,6 +75,30 @@ class Prepared:
             tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
             for row in raw
         ]
+
+    def many(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run it once per set of parameters, as one executemany (a batch of inserts)."""
+        if not params:
+            return
+        dialect = connection.dialect
+        if dialect.name != "sqlite":
+            statement = self._by_dialect.get(dialect.name, self._statement)
+            connection.execute(statement, [dict(each) for each in params])
+            return
+        compiled = self._compiled_for(dialect)
+        batch = [_values(compiled, each) for each in params]
+        try:
+            connection.connection.driver_connection.executemany(compiled.sql, batch)  # type: ignore[union-attr]
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(
+                compiled.sql, batch, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect)
+        if compiled is None:
+            compiled = self._compiled[dialect] = self._compile(dialect)
+        return compiled
 
     def one_or_none(
         self, connection: Connection, params: Mapping[str, Any]
@@ -117,6 +134,17 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
         return _Compiled(compiled.string, tuple(binds), results)
+
+
+def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    """The statement's positional parameters, through SQLAlchemy's bind processors."""
+    values = []
+    for name, process, fixed in compiled.binds:
+        value = params.get(name, fixed)
+        if value is _REQUIRED:
+            raise KeyError(f"{name!r} is a parameter of {compiled.sql!r}")
+        values.append(process(value) if process is not None else value)
+    return values
 
 
 def _column_defaults(compiled: SQLCompiler) -> dict[str, Any]:

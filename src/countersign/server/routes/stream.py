@@ -27,8 +27,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...realtime.hub import StreamHub, Subscriber
 from ...storage import identities, messaging
-from ...storage.ids import token_digest
 from ...storage.models import utcnow
+from ..sessions import SessionView, has_ended, open_session
 from ..state import ServerState
 
 router = APIRouter(tags=["widget"])
@@ -69,10 +69,7 @@ async def stream(websocket: WebSocket) -> None:
         await _close(websocket, CLOSE_BAD_HELLO)
         return
     token, since = hello
-    digest = token_digest(token)
-    session = await state.backend.database.run(
-        lambda c: identities.live_session(c, digest, utcnow())
-    )
+    session = await open_session(state, token)
     if session is None:
         await _close(websocket, CLOSE_UNAUTHORIZED)
         return
@@ -83,7 +80,7 @@ async def stream(websocket: WebSocket) -> None:
 
     # Subscribe before reading the latest seq, so nothing committed in between is lost
     # (anything delivered twice is dropped by seq).
-    live = _LiveStream(websocket, state, session.contact_id, digest)
+    live = _LiveStream(websocket, state, session)
     sweep = _sweep_of(state)
     unsubscribe = state.hub.subscribe(live.subscriber)
     try:
@@ -123,18 +120,16 @@ class _LiveStream:
     ``benchmarks/fanout.py``). One sender at a time keeps the events in order.
     """
 
-    __slots__ = ("_loop", "_sender", "_started", "_state", "_websocket", "digest", "subscriber")
+    __slots__ = ("_loop", "_sender", "_started", "_state", "_websocket", "session", "subscriber")
 
-    def __init__(
-        self, websocket: WebSocket, state: ServerState, contact_id: str, digest: str
-    ) -> None:
+    def __init__(self, websocket: WebSocket, state: ServerState, session: SessionView) -> None:
         self._websocket = websocket
         self._state = state
         self._loop = asyncio.get_running_loop()
         self._sender: asyncio.Task[None] | None = None
         self._started = False  # nothing may overtake ``ready``
-        self.digest = digest
-        self.subscriber = Subscriber(contact_id, 0, self._wake)
+        self.session = session
+        self.subscriber = Subscriber(session.contact_id, 0, self._wake)
 
     def start(self) -> None:
         self._started = True
@@ -198,42 +193,48 @@ class _SessionSweep:
         self._task: asyncio.Task[None] | None = None
 
     def add(self, live: _LiveStream) -> None:
-        self._streams.setdefault(live.digest, set()).add(live)
+        self._streams.setdefault(live.session.visitor_id, set()).add(live)
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._run())
 
     def discard(self, live: _LiveStream) -> None:
-        streams = self._streams.get(live.digest)
+        visitor_id = live.session.visitor_id
+        streams = self._streams.get(visitor_id)
         if streams is not None:
             streams.discard(live)
             if not streams:
-                del self._streams[live.digest]
+                del self._streams[visitor_id]
         if not self._streams and self._task is not None:
             self._task.cancel()
             self._task = None
 
-    async def end_session(self, digest: str) -> None:
-        """Close this node's streams of a session now (logout); other nodes' streams
-        close at their next sweep."""
-        for live in tuple(self._streams.get(digest, ())):
+    async def end_browser(self, visitor_id: str) -> None:
+        """Close this node's streams of a browser's session now (logout ends every
+        token of that browser); other nodes' streams close at their next sweep."""
+        for live in tuple(self._streams.get(visitor_id, ())):
             await live.end(CLOSE_UNAUTHORIZED)
 
     async def _run(self) -> None:
         while True:
             # Read at each turn, not bound once: tests shorten it.
             await asyncio.sleep(SESSION_RECHECK_SECONDS)
-            digests = list(self._streams)
-            for start in range(0, len(digests), SWEEP_CHUNK):
-                chunk = digests[start : start + SWEEP_CHUNK]
+            visitor_ids = list(self._streams)
+            for start in range(0, len(visitor_ids), SWEEP_CHUNK):
+                chunk = visitor_ids[start : start + SWEEP_CHUNK]
                 try:
-                    ended = await self._database.run(functools.partial(_ended, digests=chunk))
+                    browsers = await self._database.run(
+                        functools.partial(identities.browser_sessions, visitor_ids=chunk)
+                    )
                 except Exception:
                     log.exception("rechecking widget stream sessions failed")
                     continue  # keep the streams; the next sweep tries again
-                for digest in ended:
-                    for live in tuple(self._streams.get(digest, ())):
-                        await live.end(CLOSE_UNAUTHORIZED)
+                now = utcnow()
+                current = {browser.visitor_id: browser for browser in browsers}
+                for visitor_id in chunk:
+                    for live in tuple(self._streams.get(visitor_id, ())):
+                        if has_ended(live.session, current.get(visitor_id), now):
+                            await live.end(CLOSE_UNAUTHORIZED)
                 # SQLite runs on the event loop: let deliveries through between chunks.
                 await asyncio.sleep(0)
 
@@ -250,16 +251,11 @@ def _sweep_of(state: ServerState) -> _SessionSweep:
     return sweep
 
 
-async def end_session_streams(state: ServerState, digest: str) -> None:
-    """Close the open streams of a session that just ended (e.g. by logout)."""
+async def end_browser_streams(state: ServerState, visitor_id: str) -> None:
+    """Close the open streams of a browser whose session just ended (logout)."""
     sweep = _SWEEPS.get(state.hub)
     if sweep is not None:
-        await sweep.end_session(digest)
-
-
-def _ended(connection: Connection, digests: list[str]) -> list[str]:
-    now = utcnow()
-    return [d for d in digests if identities.live_session(connection, d, now) is None]
+        await sweep.end_browser(visitor_id)
 
 
 # Every widget of a contact is sent the same event object: encode it once, not once per

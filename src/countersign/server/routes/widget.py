@@ -24,14 +24,14 @@ from ..identify import (
     decide,
     failed,
     metadata_for,
-    new_session,
     pending_entry,
     rate_limited,
     response_document,
+    session_expiry,
 )
 from ..openapi import json_body
 from ..state import ServerState, StateDep
-from .stream import end_session_streams
+from .stream import end_browser_streams
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -89,7 +89,6 @@ async def identify(request: Request) -> Response:
             "the identity could not be verified; the app's operators can see why in "
             "the verification log",
         )
-    token, session = new_session(decision, context, now)
     identified = await state.backend.database.run_grouped(
         lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
             c,
@@ -103,15 +102,19 @@ async def identify(request: Request) -> Response:
                 visitor_id=body.visitor_id,
                 claim=decision.claim,
                 metadata=metadata,
-                session=session,
+                secret_id=decision.secret_id,
                 now=now,
             ),
             now,
         )
     )
+    expires_at = session_expiry(decision, context, now)
+    token, _ = state.session_tokens.issue(
+        identified.visitor_id, identified.session_epoch, expires_at
+    )
     if decision.secret_id is not None:
         state.recorder.secret_used(decision.secret_id, now)
-    return _json(response_document(token, session.expires_at, identified, decision, warnings))
+    return _json(response_document(token, expires_at, identified, decision, warnings))
 
 
 router.add_api_route(
@@ -137,9 +140,11 @@ router.add_api_route(
 
 @router.post("/logout", summary="End this session; the widget starts a new anonymous visitor")
 async def logout(session: SessionDep, state: StateDep) -> Response:
-    await state.backend.database.run(lambda c: identities.revoke_session(c, session.id, utcnow()))
-    # An open stream of this session must not deliver one more event.
-    await end_session_streams(state, session.id)
+    await state.backend.database.run(
+        lambda c: identities.end_browser_session(c, session.visitor_id, session.epoch)
+    )
+    # An open stream of this browser must not deliver one more event.
+    await end_browser_streams(state, session.visitor_id)
     return _json({"logged_out": True})
 
 

@@ -1,0 +1,71 @@
+"""A widget request's session: its signed token (session_tokens.py) checked against
+what the browser's session acts as now (its visitor row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..storage.identities import BrowserSession, IdentityStatus, browser_session
+from ..storage.models import utcnow
+from .session_tokens import TokenClaims
+from .state import ServerState
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A live session: everything a widget request is authorised by."""
+
+    id: str
+    app_id: str
+    contact_id: str
+    visitor_id: str
+    epoch: int
+    status: IdentityStatus
+    secret_id: str | None
+    expires_at: datetime
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+
+def live_session(
+    claims: TokenClaims, browser: BrowserSession | None, now: datetime
+) -> SessionView | None:
+    """The session an authentic token stands for, unless it has ended: expired, its
+    browser's epoch moved on (logout, another identity), or its secret was revoked."""
+    if (
+        browser is None
+        or claims.expires_at <= now
+        or browser.epoch != claims.epoch
+        or browser.contact_id is None
+        or browser.status is None
+        or browser.secret_revoked
+    ):
+        return None
+    return SessionView(
+        id=claims.session_id,
+        app_id=browser.app_id,
+        contact_id=browser.contact_id,
+        visitor_id=claims.visitor_id,
+        epoch=claims.epoch,
+        status=browser.status,
+        secret_id=browser.secret_id,
+        expires_at=claims.expires_at,
+    )
+
+
+def has_ended(session: SessionView, browser: BrowserSession | None, now: datetime) -> bool:
+    """Whether a session found live earlier has ended since (stream rechecks)."""
+    claims = TokenClaims(session.id, session.visitor_id, session.epoch, session.expires_at)
+    return live_session(claims, browser, now) is None
+
+
+async def open_session(state: ServerState, token: str) -> SessionView | None:
+    """The live session of a bearer token, or None (unknown, forged, ended)."""
+    claims = state.session_tokens.open(token)
+    if claims is None or claims.expires_at <= utcnow():
+        return None  # refused without touching the database
+    browser = await state.backend.database.run(lambda c: browser_session(c, claims.visitor_id))
+    return live_session(claims, browser, utcnow())
