@@ -15,7 +15,9 @@ every identify, so a shared commit writes them once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -78,13 +80,20 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         self._group: list[_Pending] = []
+        # SQLite's one connection serves the process. The event loop is its usual user,
+        # but a thread may run work too (tests, a CLI helper in-process); two threads on
+        # one connection would interleave their transactions. On PostgreSQL the pool
+        # gives each thread a connection of its own, so the lock is not needed there.
+        self._exclusive: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        )
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
 
     def run_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction, committed when it returns."""
-        with self.engine.begin() as connection:
+        with self._exclusive, self.engine.begin() as connection:
             return work(connection)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
@@ -136,7 +145,7 @@ class Database:
     def _run_together(self, group: list[_Pending]) -> bool:
         """Every work of ``group`` in one transaction; False, rolled back, if any failed."""
         try:
-            with self.engine.begin() as connection:
+            with self._exclusive, self.engine.begin() as connection:
                 results = [work(connection) for work, _ in group]
         except Exception:
             return False
