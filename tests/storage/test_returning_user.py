@@ -1,0 +1,95 @@
+"""A returning verified user with unchanged metadata costs identify no contact write;
+any change, however small, is still written (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from countersign.settings import load_settings
+from countersign.storage import apps, identities
+from countersign.storage.database import Database
+from countersign.storage.encryption import SecretBox
+from countersign.storage.models import Contact
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app_id(database: Database) -> str:
+    box = SecretBox(os.urandom(32))
+    return database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
+
+
+def identify(
+    database: Database, app_id: str, metadata: dict[str, Any], at: datetime
+) -> identities.Identified:
+    return database.run_sync(
+        lambda c: identities.identify(
+            c,
+            app_id=app_id,
+            visitor_id=None,
+            claim=identities.Claim("verified", user_id="returning"),
+            metadata=metadata,
+            secret_id=None,
+            now=at,
+        )
+    )
+
+
+def stored(database: Database) -> tuple[Any, datetime]:
+    row = database.run_sync(
+        lambda c: c.execute(
+            select(Contact.metadata_, Contact.last_seen_at).where(Contact.user_id == "returning")
+        ).one()
+    )
+    return row[0], row[1]
+
+
+def test_unchanged_metadata_within_a_minute_is_not_written(database: Database, app_id: str) -> None:
+    first = identify(database, app_id, {"plan": "pro"}, T0)
+    again = identify(database, app_id, {"plan": "pro"}, T0 + timedelta(seconds=30))
+    assert again.contact == first.contact
+    assert stored(database) == ({"plan": "pro"}, T0)  # last_seen_at not rewritten
+
+
+def test_last_seen_moves_on_after_a_minute(database: Database, app_id: str) -> None:
+    identify(database, app_id, {}, T0)
+    later = T0 + identities.LAST_SEEN_RESOLUTION
+    identify(database, app_id, {}, later)
+    assert stored(database) == ({}, later)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"n": 1}, {"n": True}),  # equal as Python values, not as JSON
+        ({"n": 1}, {"n": 1.0}),
+        ({"a": 1}, {"a": 1, "b": 2}),
+        ({"a": {"x": 1}}, {"a": {"x": 2}}),
+        ({"a": 1}, {}),
+    ],
+)
+def test_any_change_of_metadata_is_written(
+    database: Database, app_id: str, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    identify(database, app_id, before, T0)
+    result = identify(database, app_id, after, T0 + timedelta(seconds=1))
+    assert result.contact.metadata == after
+    metadata, last_seen = stored(database)
+    assert metadata == after
+    assert [type(v) for v in metadata.values()] == [type(v) for v in after.values()]
+    assert last_seen == T0 + timedelta(seconds=1)
