@@ -149,10 +149,43 @@ def require_json_content_type(request: Request) -> None:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
 
 
+def _keys_repeat(raw: bytes) -> bool:
+    """Whether any object key occurs twice in ``raw`` -- in the same object or not, so
+    it can answer True for a document the careful path accepts, never False for one it
+    refuses. Only for a body without a backslash: then no string holds a quote, the
+    strings are exactly the text between alternate quotes, and a key is a string
+    followed by a colon."""
+    parts = raw.split(b'"')
+    keys = [parts[i] for i in range(1, len(parts) - 1, 2) if parts[i + 1].lstrip()[:1] == b":"]
+    return len(keys) != len(set(keys))
+
+
+def _decode_plain(raw: bytes, model: type[T]) -> T | None:
+    """The body decoded by msgspec alone, when that is sure to give what the careful
+    path would; None when the careful path must decide.
+
+    Every refusal of the careful path is also msgspec's (malformed JSON, NaN, numbers
+    out of range, bad UTF-8, control characters, a wrong type or an unknown field)
+    except two it cannot see: a duplicate key, and escapes that decode to a lone
+    surrogate or NUL. A body with no backslash has no escapes, and one whose keys do
+    not repeat has no duplicates. Any failure here goes to the careful path, which
+    says why; so this only ever returns what ``read_model`` would have returned, in
+    ~2 µs instead of ~10 for a typical identify body.
+    """
+    if b"\\" in raw or _keys_repeat(raw):
+        return None
+    try:
+        return msgspec.json.decode(raw, type=model, strict=True)
+    except (ValueError, RecursionError):  # msgspec's errors and bad UTF-8 are ValueErrors
+        return None
+
+
 async def read_model(request: Request, model: type[T], max_bytes: int) -> T:
     """The body as ``model`` (a strict msgspec Struct): 415, 413, 400 or 422 otherwise."""
     require_json_content_type(request)
     raw = await read_body(request, max_bytes)
+    if (plain := _decode_plain(raw, model)) is not None:
+        return plain
     document = parse_json(raw)
     if b"u0000" in raw and _any_text(document, _nul):  # cheap test first: NUL is rare
         raise ApiError(422, "invalid_request", "text in the body contains a NUL character")
