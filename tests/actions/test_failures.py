@@ -285,3 +285,19 @@ def test_server_api_bad_user_id(harness: Harness, receiver: Receiver) -> None:
         )
         assert response.status_code == 422, (user_id, response.text)
     assert receiver.received == []
+
+
+def test_a_new_token_of_the_same_browser_does_not_reset_the_limit(
+    harness: Harness, receiver: Receiver
+) -> None:
+    state = harness.client.app.state.countersign  # type: ignore[attr-defined]
+    state.action_limits = ActionLimits(per_session=Limit(failures=2, window_seconds=60))
+    define(harness, "refund", receiver.url())
+    first = harness.identify().json()
+    for _ in range(2):
+        assert _post(harness, "refund", first["session_token"]).status_code == 200
+    again = harness.identify(visitor_id=first["visitor_id"]).json()
+    assert again["visitor_id"] == first["visitor_id"]
+    assert again["session_token"] != first["session_token"]
+    _error(_post(harness, "refund", again["session_token"]), 429, "rate_limited")
+    assert len(receiver.received) == 2

@@ -1,8 +1,8 @@
-"""How often a widget may call custom actions: per session and per (app, client IP).
+"""How often a widget may call custom actions: per browser and per (app, client IP).
 
 Each call costs the customer's API a request, so a script in a browser must not turn
 Countersign into a load generator. A session alone is not a sufficient key: anyone can
-open new anonymous sessions, hence the per-address window too. Both are sliding
+open new anonymous browsers, hence the per-address window too. Both are sliding
 windows of call times (the identify limiter's, counting calls instead of failures).
 """
 
@@ -27,9 +27,9 @@ class ActionLimits:
         self.by_session = FailureLimiter(per_session, clock)
         self.by_ip = FailureLimiter(per_ip, clock)
 
-    def take(self, app_id: str, session_id: str, ip: str) -> int | None:
+    def take(self, app_id: str, browser_id: str, ip: str) -> int | None:
         """Count one call and return ``None``, or the seconds to wait (nothing counted)."""
-        session_key, ip_key = f"{app_id}\0{session_id}", f"{app_id}\0{ip}"
+        session_key, ip_key = f"{app_id}\0{browser_id}", f"{app_id}\0{ip}"
         waits = [self.by_session.retry_after(session_key), self.by_ip.retry_after(ip_key)]
         known = [wait for wait in waits if wait is not None]
         if known:

@@ -169,7 +169,8 @@ async def call_from_widget(
 ) -> Response:
     payload = await read_model(request, WidgetActionCall, state.settings.max_body_bytes)
     ip = client_ip(request, state.settings.trusted_proxies)
-    wait = state.action_limits.take(session.app_id, session.id, ip)
+    # Per browser, not per token: identifying again gives a new token, not a new budget.
+    wait = state.action_limits.take(session.app_id, session.visitor_id, ip)
     if wait is not None:
         raise ApiError(
             429,
