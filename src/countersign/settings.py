@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .core import Secret
 
@@ -46,6 +46,10 @@ class Settings:
     webhook_max_attempts: int = 25
     webhook_max_age: timedelta = timedelta(hours=72)
     webhook_poll_seconds: float = 1.0  # how soon events enqueued on other nodes go out
+    # How long settled webhook events (with their delivery log) and action calls are
+    # kept before the hourly prune removes them. Open deliveries are never removed.
+    webhook_retention: timedelta = timedelta(days=30)
+    action_log_retention: timedelta = timedelta(days=30)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -110,6 +114,27 @@ def _webhook_values(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+#: Retention bounds, in days: 0 would remove what was just delivered, and ten years
+#: is past any log anyone keeps in an outbox.
+MIN_RETENTION_DAYS: Final = 1
+MAX_RETENTION_DAYS: Final = 3650
+
+
+def _retention_days(name: str, value: str) -> timedelta:
+    return timedelta(days=_int(name, value, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS))
+
+
+def _retention_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if value := env.get("COUNTERSIGN_WEBHOOK_RETENTION_DAYS"):
+        values["webhook_retention"] = _retention_days("COUNTERSIGN_WEBHOOK_RETENTION_DAYS", value)
+    if value := env.get("COUNTERSIGN_ACTION_LOG_RETENTION_DAYS"):
+        values["action_log_retention"] = _retention_days(
+            "COUNTERSIGN_ACTION_LOG_RETENTION_DAYS", value
+        )
+    return values
+
+
 def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(
@@ -142,6 +167,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if demo := env.get("COUNTERSIGN_DEMO"):
         values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
     values.update(_webhook_values(env))
+    values.update(_retention_values(env))
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

@@ -1,22 +1,27 @@
-"""``countersign db``: the schema revision, and migrating to the newest on demand.
+"""``countersign db``: the schema revision, migrating to the newest on demand, and
+pruning old logs now.
 
 Every command (and ``serve``) migrates on start, so ``db upgrade`` is for a deploy
-step that should migrate once before the nodes start. Neither command needs the
-master key, so neither creates one.
+step that should migrate once before the nodes start. ``db prune`` does at once what
+every server node does about hourly. None of them needs the master key, so none
+creates one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from alembic.script import ScriptDirectory
 
-from ..settings import load_settings
+from ..settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, load_settings
 from ..storage import migrate
 from ..storage.database import Database
+from ..webhooks.retention import prune_now
 from .options import cli_errors, database_options, emit, json_option
 
 
@@ -37,7 +42,7 @@ def _head(database: Database) -> str | None:
 
 @click.group("db")
 def db_group() -> None:
-    """The database schema: which revision it is at, and migrating it."""
+    """The database schema: which revision it is at, migrating it, pruning old logs."""
 
 
 @db_group.command("upgrade")
@@ -69,3 +74,62 @@ def current_command(data_dir: Path | None, database_url: str | None, as_json: bo
     else:
         text = f"{revision or '(empty)'} (newest is {head}: run countersign db upgrade)"
     emit({"revision": revision, "head": head}, as_json=as_json, text=text)
+
+
+_DAYS = click.IntRange(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)
+
+
+def _days(days: int | None) -> timedelta | None:
+    return None if days is None else timedelta(days=days)
+
+
+@db_group.command("prune")
+@click.option(
+    "--webhook-days",
+    type=_DAYS,
+    metavar="N",
+    help="Keep settled webhook events N days (COUNTERSIGN_WEBHOOK_RETENTION_DAYS, 30).",
+)
+@click.option(
+    "--action-log-days",
+    type=_DAYS,
+    metavar="N",
+    help="Keep action calls N days (COUNTERSIGN_ACTION_LOG_RETENTION_DAYS, 30).",
+)
+@database_options
+@json_option
+def prune_command(
+    data_dir: Path | None,
+    database_url: str | None,
+    webhook_days: int | None,
+    action_log_days: int | None,
+    as_json: bool,
+) -> None:
+    """Remove settled webhook events and action calls older than their retention.
+
+    An event with a delivery still pending or being retried is kept, whatever its age.
+    """
+    with _open_database(data_dir, database_url) as database:
+        settings = load_settings(
+            data_dir=data_dir,
+            database_url=database_url,
+            webhook_retention=_days(webhook_days),
+            action_log_retention=_days(action_log_days),
+        )
+        webhook, calls = settings.webhook_retention, settings.action_log_retention
+        database.migrate()  # a fresh data dir has no tables yet
+        pruned = asyncio.run(
+            prune_now(database, webhook_retention=webhook, action_log_retention=calls)
+        )
+    document = {
+        "webhook_events": pruned.webhook_events,
+        "action_calls": pruned.action_calls,
+        "webhook_days": webhook.days,
+        "action_log_days": calls.days,
+    }
+    text = (
+        f"removed {pruned.webhook_events} webhook events older than {webhook.days} days "
+        f"(with their deliveries and attempts) and {pruned.action_calls} action calls "
+        f"older than {calls.days} days"
+    )
+    emit(document, as_json=as_json, text=text)

@@ -17,6 +17,7 @@ from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
+from ..webhooks.retention import prune_until
 from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                     stop
                 )
             ),
+            # Retention: old settled webhook events and action calls, about hourly.
+            asyncio.create_task(prune_until(opened.database, settings, stop)),
         ]
         try:
             yield

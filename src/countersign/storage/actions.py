@@ -340,3 +340,21 @@ def recent_calls(
         query = query.where(ActionCall.action_name == action)
     query = query.order_by(ActionCall.at.desc(), ActionCall.id.desc()).limit(limit)
     return [{**row, "at": row["at"].isoformat()} for row in connection.execute(query).mappings()]
+
+
+def prune_calls(connection: Connection, older_than: datetime, limit: int) -> int:
+    """Remove up to ``limit`` action calls logged before ``older_than``, oldest first;
+    how many went. On PostgreSQL rows another node is pruning are skipped, not waited
+    for, so concurrent prunes never count a row twice."""
+    chosen = list(
+        connection.execute(
+            select(ActionCall.id)
+            .where(ActionCall.at < older_than)
+            .order_by(ActionCall.at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not chosen:
+        return 0
+    return int(connection.execute(delete(ActionCall).where(ActionCall.id.in_(chosen))).rowcount)

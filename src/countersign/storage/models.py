@@ -411,7 +411,10 @@ class WebhookEvent(Base):
     is sent with every attempt so receivers can drop duplicates."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_events_app_created", "app_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_webhook_events_app_created", "app_id", "created_at"),
+        Index("ix_webhook_events_created_at", "created_at"),  # retention: oldest first
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
@@ -513,7 +516,10 @@ class ActionCall(Base):
     and answers may hold personal data or the customer's secrets."""
 
     __tablename__ = "action_calls"
-    __table_args__ = (Index("ix_action_calls_app_at", "app_id", "at"),)
+    __table_args__ = (
+        Index("ix_action_calls_app_at", "app_id", "at"),
+        Index("ix_action_calls_at", "at"),  # retention: oldest first
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))

@@ -5,7 +5,7 @@ with one delivery row per endpoint subscribed to it: if the change commits, the 
 will be delivered; if it rolls back, no one hears of it. The request that caused it
 never waits on an endpoint. The worker (``countersign.webhooks.delivery``) then claims
 due deliveries with a lease (:func:`claim_due`), POSTs them, and records the outcome
-(:func:`finish_attempt`).
+(:func:`finish_attempt`). :func:`prune` removes settled events once they are old.
 
 Ordering: an endpoint's deliveries go out one at a time in the order they were
 written, since only the oldest open one of an endpoint is ever claimable.
@@ -582,3 +582,49 @@ def _attempts_of(
             }
         )
     return found
+
+
+# Retention ----------------------------------------------------------------------------
+
+SETTLED_DELIVERY: Final = text("webhook_deliveries.status IN ('delivered', 'dead')")
+
+
+def prune(connection: Connection, older_than: datetime, limit: int) -> int:
+    """Remove up to ``limit`` events written before ``older_than`` (oldest first) whose
+    every delivery is settled, with their deliveries and attempts; how many events went.
+
+    An event with an open delivery stays, whatever its age: it has not been delivered
+    yet. Several nodes may prune at once: on PostgreSQL each locks the events it chose
+    and skips those another holds, so none waits and no row is counted twice; SQLite has
+    one writer at a time.
+    """
+    has_open = exists().where(WebhookDelivery.event_id == WebhookEvent.id, OPEN_DELIVERY)
+    chosen = list(
+        connection.execute(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.created_at < older_than, ~has_open)
+            .order_by(WebhookEvent.created_at)
+            .limit(limit)
+            # The lock also makes a concurrent redeliver() of a chosen event wait for
+            # this transaction, then fail on its foreign key rather than queue a
+            # delivery that the deletes below would take with them.
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not chosen:
+        return 0
+    # Only settled deliveries, and the event only once it has none left: a delivery
+    # redelivered since the select above (committed before these statements, which each
+    # see the latest commits) keeps its event.
+    settled = select(WebhookDelivery.id).where(
+        WebhookDelivery.event_id.in_(chosen), SETTLED_DELIVERY
+    )
+    connection.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(settled)))
+    connection.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(chosen), SETTLED_DELIVERY)
+    )
+    any_delivery = exists().where(WebhookDelivery.event_id == WebhookEvent.id)
+    removed = connection.execute(
+        delete(WebhookEvent).where(WebhookEvent.id.in_(chosen), ~any_delivery)
+    )
+    return int(removed.rowcount)

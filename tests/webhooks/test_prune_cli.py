@@ -1,0 +1,112 @@
+"""``countersign db prune`` on both backends: on a fresh data dir, and on one with old
+and recent webhook events and action calls."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Connection, func, select, update
+
+from countersign.cli import cli
+from countersign.context import open_backend
+from countersign.settings import load_settings
+from countersign.storage import actions, apps, webhooks
+from countersign.storage.actions import CallRecord
+from countersign.storage.models import ActionCall, WebhookDelivery, WebhookEvent, utcnow
+
+from ..cli.test_management_commands import CLEAN_ENV, document, failed_cleanly, ok
+
+NOW = utcnow()
+
+
+@pytest.fixture
+def cs(tmp_path: Path, database_url: str) -> Any:
+    runner = CliRunner(env=CLEAN_ENV)
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(
+            cli, [*args, "--data-dir", str(tmp_path), "--database-url", database_url]
+        )
+
+    return invoke
+
+
+def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None:
+    """A delivered webhook event and an action call at each age."""
+    backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
+
+    def work(c: Connection) -> None:
+        app_id = apps.create_app(c, backend.box, "Acme").app.id
+        webhooks.create_endpoint(c, backend.box, app_id, "https://example.com/h", ["event.tracked"])
+        for days in ages_in_days:
+            at = NOW - timedelta(days=days)
+            webhooks.enqueue(c, app_id, "event.tracked", {}, at)
+            call = CallRecord(
+                app_id, None, "a", "c", "server", None, "verified", "ok", 200, 1, None
+            )
+            actions.record_call(c, call, at)
+        c.execute(update(WebhookDelivery).values(status="delivered", delivered_at=NOW))
+
+    try:
+        backend.database.run_sync(work)
+    finally:
+        backend.close()
+
+
+def counts(tmp_path: Path, database_url: str) -> tuple[int, int]:
+    backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
+    try:
+        return backend.database.run_sync(
+            lambda c: (
+                c.execute(select(func.count()).select_from(WebhookEvent)).scalar_one(),
+                c.execute(select(func.count()).select_from(ActionCall)).scalar_one(),
+            )
+        )
+    finally:
+        backend.close()
+
+
+def test_on_a_fresh_data_dir_there_is_nothing_to_prune(cs: Any) -> None:
+    assert document(cs("db", "prune", "--json")) == {
+        "webhook_events": 0,
+        "action_calls": 0,
+        "webhook_days": 30,
+        "action_log_days": 30,
+    }
+
+
+def test_old_history_goes_and_the_days_are_chosen(
+    cs: Any, tmp_path: Path, database_url: str
+) -> None:
+    write_history(tmp_path, database_url, 1, 10, 40, 50)
+    text = ok(cs("db", "prune")).output
+    assert "removed 2 webhook events older than 30 days" in text
+    assert "2 action calls older than 30 days" in text
+    assert counts(tmp_path, database_url) == (2, 2)
+    pruned = document(cs("db", "prune", "--webhook-days", "5", "--action-log-days", "20", "--json"))
+    assert (pruned["webhook_events"], pruned["action_calls"]) == (1, 0)
+    assert counts(tmp_path, database_url) == (1, 2)
+
+
+def test_the_variables_set_the_default(tmp_path: Path, database_url: str) -> None:
+    write_history(tmp_path, database_url, 1, 10)
+    runner = CliRunner(env={**CLEAN_ENV, "COUNTERSIGN_ACTION_LOG_RETENTION_DAYS": "5"})
+    args = ["db", "prune", "--json", "--data-dir", str(tmp_path), "--database-url", database_url]
+    pruned = document(runner.invoke(cli, args))
+    assert (pruned["webhook_events"], pruned["action_calls"]) == (0, 1)
+    assert pruned["action_log_days"] == 5
+
+
+@pytest.mark.parametrize("flag", ["--webhook-days", "--action-log-days"])
+def test_zero_days_is_refused(cs: Any, flag: str) -> None:
+    assert flag in failed_cleanly(cs("db", "prune", flag, "0"), exit_code=2)
+
+
+def test_a_bad_variable_is_refused(tmp_path: Path, database_url: str) -> None:
+    runner = CliRunner(env={**CLEAN_ENV, "COUNTERSIGN_WEBHOOK_RETENTION_DAYS": "0"})
+    args = ["db", "prune", "--data-dir", str(tmp_path), "--database-url", database_url]
+    assert "COUNTERSIGN_WEBHOOK_RETENTION_DAYS" in failed_cleanly(runner.invoke(cli, args))
