@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from countersign.cli import cli
 
 #: ``../shared`` beside the project's root: the spec and the public test vectors.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -63,3 +66,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'countersign.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+#: The shell's settings must not leak into a test's data dir or database.
+CLEAN_ENV: dict[str, str | None] = {
+    "COUNTERSIGN_DATA_DIR": None,
+    "COUNTERSIGN_DATABASE_URL": None,
+    "COUNTERSIGN_MASTER_KEY": None,
+}
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def cs(tmp_path: Path, database_url: str) -> Invoke:
+    """Run a ``countersign`` command against this test's database (SQLite or PostgreSQL)."""
+    runner = CliRunner(env=CLEAN_ENV)
+
+    def invoke(*args: str) -> Result:
+        location = ["--data-dir", str(tmp_path), "--database-url", database_url]
+        return runner.invoke(cli, [*args, *location])
+
+    return invoke

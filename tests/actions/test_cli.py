@@ -7,27 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from countersign.cli import cli
 from countersign.settings import load_settings
 from countersign.storage import actions
 from countersign.storage.actions import CallRecord
 from countersign.storage.database import Database
 
-from ..cli.test_management_commands import CLEAN_ENV, document, failed_cleanly, ok
-
-
-@pytest.fixture
-def cs(tmp_path: Path, database_url: str) -> Any:
-    runner = CliRunner(env=CLEAN_ENV)
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(
-            cli, [*args, "--data-dir", str(tmp_path), "--database-url", database_url]
-        )
-
-    return invoke
+from ..cli.test_management_commands import document, failed_cleanly, ok
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,26 +20,7 @@ from countersign.settings import load_settings
 from countersign.storage import verification_log
 from countersign.storage.database import Database
 
-#: The shell's settings must not leak into a test's data dir or database.
-CLEAN_ENV: dict[str, str | None] = {
-    "COUNTERSIGN_DATA_DIR": None,
-    "COUNTERSIGN_DATABASE_URL": None,
-    "COUNTERSIGN_MASTER_KEY": None,
-}
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def cs(tmp_path: Path, database_url: str) -> Invoke:
-    """Run a command against this test's database (SQLite or PostgreSQL)."""
-    runner = CliRunner(env=CLEAN_ENV)
-
-    def invoke(*args: str) -> Result:
-        location = ["--data-dir", str(tmp_path), "--database-url", database_url]
-        return runner.invoke(cli, [*args, *location])
-
-    return invoke
+from ..conftest import CLEAN_ENV, Invoke
 
 
 def ok(result: Result) -> Result:

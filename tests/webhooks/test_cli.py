@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +18,7 @@ from tests.webhooks.receiver import Receiver
 
 __all__ = ["servers"]
 
-CLEAN_ENV: dict[str, str | None] = {
-    "COUNTERSIGN_DATA_DIR": None,
-    "COUNTERSIGN_DATABASE_URL": None,
-    "COUNTERSIGN_MASTER_KEY": None,
-}
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def cs(tmp_path: Path, database_url: str) -> Invoke:
-    runner = CliRunner(env=CLEAN_ENV)
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(
-            cli, [*args, "--data-dir", str(tmp_path), "--database-url", database_url]
-        )
-
-    return invoke
+from ..conftest import CLEAN_ENV, Invoke
 
 
 def document(result: Result) -> Any:

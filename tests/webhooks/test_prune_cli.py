@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import Connection, func, select, update
 
 from countersign.cli import cli
@@ -18,21 +18,10 @@ from countersign.storage import actions, apps, webhooks
 from countersign.storage.actions import CallRecord
 from countersign.storage.models import ActionCall, WebhookDelivery, WebhookEvent, utcnow
 
-from ..cli.test_management_commands import CLEAN_ENV, document, failed_cleanly, ok
+from ..cli.test_management_commands import document, failed_cleanly, ok
+from ..conftest import CLEAN_ENV
 
 NOW = utcnow()
-
-
-@pytest.fixture
-def cs(tmp_path: Path, database_url: str) -> Any:
-    runner = CliRunner(env=CLEAN_ENV)
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(
-            cli, [*args, "--data-dir", str(tmp_path), "--database-url", database_url]
-        )
-
-    return invoke
 
 
 def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None:
