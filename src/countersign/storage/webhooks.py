@@ -18,7 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from ..core import Secret
@@ -32,6 +46,7 @@ from .models import (
     OPEN_DELIVERY,
     App,
     Contact,
+    UtcDateTime,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -373,6 +388,36 @@ class Claimed:
     data: dict[str, Any]
 
 
+def _due_statements() -> tuple[Select[Any], Update]:
+    """claim_due's two statements, built once: building them (an aliased entity, an
+    EXISTS, ORM comparisons) cost ~1 ms per poll, on the event loop on SQLite."""
+    earlier = aliased(WebhookDelivery, name="earlier")
+    older_open = exists().where(
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        # Spelled as the partial index's condition, so the index serves it.
+        text("earlier.status IN ('pending', 'failed')"),
+        earlier.id < WebhookDelivery.id,
+    )
+    now: BindParameter[datetime] = bindparam("b_now", type_=UtcDateTime())
+    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now)
+    due = (
+        select(WebhookDelivery.id)
+        .where(OPEN_DELIVERY, WebhookDelivery.next_attempt_at <= now, free, ~older_open)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(bindparam("b_limit"))
+    )
+    lease = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == bindparam("b_delivery_id"), OPEN_DELIVERY, free)
+        .values(lease_until=bindparam("b_lease_until"), attempts=WebhookDelivery.attempts + 1)
+        .returning(WebhookDelivery.attempts)
+    )
+    return due, lease
+
+
+_DUE, _LEASE = _due_statements()
+
+
 def claim_due(
     connection: Connection, now: datetime, lease: timedelta, limit: int = 20
 ) -> list[Claimed]:
@@ -381,27 +426,12 @@ def claim_due(
     race for a delivery exactly one gets it (PostgreSQL re-checks the condition after
     the row lock; SQLite has one writer at a time), and its attempt count rises with
     it: no attempt is made twice."""
-    earlier = aliased(WebhookDelivery, name="earlier")
-    older_open = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        # Spelled as the partial index's condition, so the index serves it.
-        text("earlier.status IN ('pending', 'failed')"),
-        earlier.id < WebhookDelivery.id,
-    )
-    free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now)
-    candidates = connection.execute(
-        select(WebhookDelivery.id)
-        .where(OPEN_DELIVERY, WebhookDelivery.next_attempt_at <= now, free, ~older_open)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
-    ).scalars()
+    candidates = connection.execute(_DUE, {"b_now": now, "b_limit": limit}).scalars()
     claimed = []
     for delivery_id in list(candidates):
         attempt = connection.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, OPEN_DELIVERY, free)
-            .values(lease_until=now + lease, attempts=WebhookDelivery.attempts + 1)
-            .returning(WebhookDelivery.attempts)
+            _LEASE,
+            {"b_delivery_id": delivery_id, "b_now": now, "b_lease_until": now + lease},
         ).scalar_one_or_none()
         if attempt is not None:
             claimed.append(_claimed(connection, int(delivery_id), int(attempt)))
