@@ -48,6 +48,7 @@ class Settings:
     webhook_poll_seconds: float = 1.0  # how soon events enqueued on other nodes go out
     # How long settled webhook events (with their delivery log) and action calls are
     # kept before the hourly prune removes them. Open deliveries are never removed.
+    verification_log_retention: timedelta = timedelta(days=90)
     webhook_retention: timedelta = timedelta(days=30)
     action_log_retention: timedelta = timedelta(days=30)
 
@@ -126,6 +127,10 @@ def _retention_days(name: str, value: str) -> timedelta:
 
 def _retention_values(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    if value := env.get("COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS"):
+        values["verification_log_retention"] = _retention_days(
+            "COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS", value
+        )
     if value := env.get("COUNTERSIGN_WEBHOOK_RETENTION_DAYS"):
         values["webhook_retention"] = _retention_days("COUNTERSIGN_WEBHOOK_RETENTION_DAYS", value)
     if value := env.get("COUNTERSIGN_ACTION_LOG_RETENTION_DAYS"):

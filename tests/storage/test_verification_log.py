@@ -155,3 +155,29 @@ def test_bad_arguments_are_refused(database: Database, app_id: str) -> None:
         database.run_sync(lambda c: verification_log.recent_entries(c, app_id, outcome="ok"))
     with pytest.raises(ValueError, match="limit"):
         database.run_sync(lambda c: verification_log.recent_entries(c, app_id, limit=0))
+
+
+def test_prune_takes_the_oldest_first_up_to_the_limit(database: Database, app_id: str) -> None:
+    entries = [entry(app_id, minutes) for minutes in range(10)]  # written oldest first
+    database.run_sync(lambda c: verification_log.insert_entries(c, entries))
+    cutoff = T0 + timedelta(minutes=6)  # entries 0-5 are older
+
+    removed = [database.run_sync(lambda c: verification_log.prune(c, cutoff, 4)) for _ in range(3)]
+    assert removed == [4, 2, 0]  # a short chunk: the cutoff is reached
+    left = database.run_sync(lambda c: verification_log.recent_entries(c, app_id, limit=50))
+    assert sorted(e["at"] for e in left) == [
+        (T0 + timedelta(minutes=m)).isoformat() for m in range(6, 10)
+    ]
+
+
+def test_prune_stops_at_the_first_recent_row(database: Database, app_id: str) -> None:
+    """Rows are taken in the order they were written: an old row written after a recent
+    one (another node's late batch) waits for a later round rather than cost a scan."""
+    entries = [entry(app_id, 0), entry(app_id, 20), entry(app_id, 1)]
+    database.run_sync(lambda c: verification_log.insert_entries(c, entries))
+    cutoff = T0 + timedelta(minutes=10)
+    assert database.run_sync(lambda c: verification_log.prune(c, cutoff, 1)) == 1
+    assert database.run_sync(lambda c: verification_log.prune(c, cutoff, 1)) == 0
+    assert database.run_sync(lambda c: verification_log.prune(c, cutoff, 10)) == 1
+    left = database.run_sync(lambda c: verification_log.recent_entries(c, app_id))
+    assert [e["at"] for e in left] == [(T0 + timedelta(minutes=20)).isoformat()]

@@ -1,5 +1,5 @@
 """``countersign db prune`` on both backends: on a fresh data dir, and on one with old
-and recent webhook events and action calls."""
+and recent verification-log entries, webhook events and action calls."""
 
 from __future__ import annotations
 
@@ -14,9 +14,15 @@ from sqlalchemy import Connection, func, select, update
 from countersign.cli import cli
 from countersign.context import open_backend
 from countersign.settings import load_settings
-from countersign.storage import actions, apps, webhooks
+from countersign.storage import actions, apps, verification_log, webhooks
 from countersign.storage.actions import CallRecord
-from countersign.storage.models import ActionCall, WebhookDelivery, WebhookEvent, utcnow
+from countersign.storage.models import (
+    ActionCall,
+    VerificationLogEntry,
+    WebhookDelivery,
+    WebhookEvent,
+    utcnow,
+)
 
 from ..cli.test_management_commands import document, failed_cleanly, ok
 from ..conftest import CLEAN_ENV
@@ -25,7 +31,8 @@ NOW = utcnow()
 
 
 def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None:
-    """A delivered webhook event and an action call at each age."""
+    """A verification-log entry, a delivered webhook event and an action call at each
+    age."""
     backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
 
     def work(c: Connection) -> None:
@@ -38,6 +45,8 @@ def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None
                 app_id, None, "a", "c", "server", None, "verified", "ok", 200, 1, None
             )
             actions.record_call(c, call, at)
+            entry = {"app_id": app_id, "at": at, "outcome": "verified", "method": "hash"}
+            verification_log.insert_entries(c, [{**entry, "code": "ok"}])
         c.execute(update(WebhookDelivery).values(status="delivered", delivered_at=NOW))
 
     try:
@@ -46,13 +55,15 @@ def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None
         backend.close()
 
 
-def counts(tmp_path: Path, database_url: str) -> tuple[int, int]:
+def counts(tmp_path: Path, database_url: str) -> tuple[int, int, int]:
+    """Webhook events, action calls, verification-log entries."""
     backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
     try:
         return backend.database.run_sync(
             lambda c: (
                 c.execute(select(func.count()).select_from(WebhookEvent)).scalar_one(),
                 c.execute(select(func.count()).select_from(ActionCall)).scalar_one(),
+                c.execute(select(func.count()).select_from(VerificationLogEntry)).scalar_one(),
             )
         )
     finally:
@@ -61,8 +72,10 @@ def counts(tmp_path: Path, database_url: str) -> tuple[int, int]:
 
 def test_on_a_fresh_data_dir_there_is_nothing_to_prune(cs: Any) -> None:
     assert document(cs("db", "prune", "--json")) == {
+        "verification_log": 0,
         "webhook_events": 0,
         "action_calls": 0,
+        "verification_log_days": 90,
         "webhook_days": 30,
         "action_log_days": 30,
     }
@@ -71,14 +84,31 @@ def test_on_a_fresh_data_dir_there_is_nothing_to_prune(cs: Any) -> None:
 def test_old_history_goes_and_the_days_are_chosen(
     cs: Any, tmp_path: Path, database_url: str
 ) -> None:
-    write_history(tmp_path, database_url, 1, 10, 40, 50)
+    write_history(tmp_path, database_url, 1, 10, 40, 50, 100)
     text = ok(cs("db", "prune")).output
-    assert "removed 2 webhook events older than 30 days" in text
-    assert "2 action calls older than 30 days" in text
-    assert counts(tmp_path, database_url) == (2, 2)
-    pruned = document(cs("db", "prune", "--webhook-days", "5", "--action-log-days", "20", "--json"))
-    assert (pruned["webhook_events"], pruned["action_calls"]) == (1, 0)
-    assert counts(tmp_path, database_url) == (1, 2)
+    assert "removed 1 verification-log entries older than 90 days" in text
+    assert "3 webhook events older than 30 days" in text
+    assert "3 action calls older than 30 days" in text
+    assert counts(tmp_path, database_url) == (2, 2, 4)
+    pruned = document(
+        cs(
+            "db",
+            "prune",
+            "--verification-log-days",
+            "20",
+            "--webhook-days",
+            "5",
+            "--action-log-days",
+            "20",
+            "--json",
+        )
+    )
+    assert (pruned["verification_log"], pruned["webhook_events"], pruned["action_calls"]) == (
+        2,
+        1,
+        0,
+    )
+    assert counts(tmp_path, database_url) == (1, 2, 2)
 
 
 def test_the_variables_set_the_default(tmp_path: Path, database_url: str) -> None:
@@ -90,7 +120,7 @@ def test_the_variables_set_the_default(tmp_path: Path, database_url: str) -> Non
     assert pruned["action_log_days"] == 5
 
 
-@pytest.mark.parametrize("flag", ["--webhook-days", "--action-log-days"])
+@pytest.mark.parametrize("flag", ["--verification-log-days", "--webhook-days", "--action-log-days"])
 def test_zero_days_is_refused(cs: Any, flag: str) -> None:
     assert flag in failed_cleanly(cs("db", "prune", flag, "0"), exit_code=2)
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, insert, select, update
 
+from countersign import retention
 from countersign.context import Backend, open_backend
 from countersign.server import app as server_app
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import apps, webhooks
 from countersign.storage.database import Database
 from countersign.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent, utcnow
-from countersign.webhooks import retention
 from tests.server.conftest import Harness, wait_for
 from tests.webhooks.conftest import run_db
 
@@ -155,7 +155,11 @@ def test_nodes_pruning_at_once_share_the_work(
         return await asyncio.gather(
             *(
                 retention.prune_now(
-                    node, webhook_retention=OLD - RECENT, action_log_retention=OLD, chunk=3
+                    node,
+                    verification_log_retention=OLD,
+                    webhook_retention=OLD - RECENT,
+                    action_log_retention=OLD,
+                    chunk=3,
                 )
                 for node in (backend.database, other)
             )

@@ -18,10 +18,10 @@ from pathlib import Path
 import click
 from alembic.script import ScriptDirectory
 
+from ..retention import prune_now
 from ..settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, load_settings
 from ..storage import migrate
 from ..storage.database import Database
-from ..webhooks.retention import prune_now
 from .options import cli_errors, database_options, emit, json_option
 
 
@@ -85,6 +85,12 @@ def _days(days: int | None) -> timedelta | None:
 
 @db_group.command("prune")
 @click.option(
+    "--verification-log-days",
+    type=_DAYS,
+    metavar="N",
+    help="Keep verification-log entries N days (COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS, 90).",
+)
+@click.option(
     "--webhook-days",
     type=_DAYS,
     metavar="N",
@@ -101,11 +107,13 @@ def _days(days: int | None) -> timedelta | None:
 def prune_command(
     data_dir: Path | None,
     database_url: str | None,
+    verification_log_days: int | None,
     webhook_days: int | None,
     action_log_days: int | None,
     as_json: bool,
 ) -> None:
-    """Remove settled webhook events and action calls older than their retention.
+    """Remove verification-log entries, settled webhook events and action calls older
+    than their retention.
 
     An event with a delivery still pending or being retried is kept, whatever its age.
     """
@@ -113,22 +121,33 @@ def prune_command(
         settings = load_settings(
             data_dir=data_dir,
             database_url=database_url,
+            verification_log_retention=_days(verification_log_days),
             webhook_retention=_days(webhook_days),
             action_log_retention=_days(action_log_days),
         )
+        log_days = settings.verification_log_retention
         webhook, calls = settings.webhook_retention, settings.action_log_retention
         database.migrate()  # a fresh data dir has no tables yet
         pruned = asyncio.run(
-            prune_now(database, webhook_retention=webhook, action_log_retention=calls)
+            prune_now(
+                database,
+                verification_log_retention=log_days,
+                webhook_retention=webhook,
+                action_log_retention=calls,
+            )
         )
     document = {
+        "verification_log": pruned.verification_log,
         "webhook_events": pruned.webhook_events,
         "action_calls": pruned.action_calls,
+        "verification_log_days": log_days.days,
         "webhook_days": webhook.days,
         "action_log_days": calls.days,
     }
     text = (
-        f"removed {pruned.webhook_events} webhook events older than {webhook.days} days "
+        f"removed {pruned.verification_log} verification-log entries older than "
+        f"{log_days.days} days, "
+        f"{pruned.webhook_events} webhook events older than {webhook.days} days "
         f"(with their deliveries and attempts) and {pruned.action_calls} action calls "
         f"older than {calls.days} days"
     )

@@ -15,9 +15,9 @@ from ..dashboard import site as dashboard_site
 from ..outbound import OutboundClient
 from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
+from ..retention import prune_until
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
-from ..webhooks.retention import prune_until
 from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors

@@ -18,6 +18,7 @@ from typing import Final
 
 from sqlalchemy import Connection
 
+from ..background import stopped_within
 from ..core import KeyRing
 from ..storage import apps, webhooks
 from ..storage.database import Database
@@ -111,10 +112,3 @@ class AppDirectory:
         while not await stopped_within(stop, POLL_SECONDS):
             with contextlib.suppress(Exception):
                 await self.refresh()
-
-
-async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    """Wait ``seconds`` or until ``stop`` is set; True when it is."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()

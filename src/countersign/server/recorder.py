@@ -20,12 +20,13 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
+from ..background import stopped_within
 from ..core import FAILURE_CODES
 from ..storage import apps, verification_log
 from ..storage.database import Database
 from ..storage.models import utcnow
 from ..webhooks import triggers
-from .app_directory import AppDirectory, stopped_within
+from .app_directory import AppDirectory
 
 log = logging.getLogger("countersign.server")
 

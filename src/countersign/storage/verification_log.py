@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from .models import VerificationLogEntry, utcnow
 from .prepared import Prepared
@@ -96,6 +96,26 @@ def insert_entries(connection: Connection, entries: Sequence[Mapping[str, Any]])
     # Prepared: one row per identify, and SQLAlchemy's executemany cost more per row
     # than the identify's own statements (benchmarks/identify.py).
     _INSERT.many(connection, [_row(entry) for entry in entries])
+
+
+def prune(connection: Connection, older_than: datetime, limit: int) -> int:
+    """Remove up to ``limit`` of the oldest entries written before ``older_than``; how
+    many went. Rows are taken in id order, which is the order they were written, so
+    this needs no index on ``at`` (one would cost every identify a write): the oldest
+    ``limit`` rows are read and those past the cutoff deleted. A chunk that comes back
+    short means the cutoff is reached (or another node pruned the rest)."""
+    oldest = connection.execute(
+        select(VerificationLogEntry.id, VerificationLogEntry.at)
+        .order_by(VerificationLogEntry.id)
+        .limit(limit)
+    ).all()
+    doomed = [row.id for row in oldest if row.at < older_than]
+    if not doomed:
+        return 0
+    result = connection.execute(
+        delete(VerificationLogEntry).where(VerificationLogEntry.id.in_(doomed))
+    )
+    return int(result.rowcount)
 
 
 def recent_entries(

@@ -1,10 +1,11 @@
-"""Retention: pruning the webhook outbox and the action log, which would otherwise grow
-forever.
+"""Retention: pruning the logs that would otherwise grow forever -- the verification
+log (a row per identify), the webhook outbox and the action log.
 
-Every server node runs :func:`prune_until` beside its delivery worker; ``countersign db
-prune`` calls :func:`prune_now` once. A round removes settled webhook events (every
-delivery ``delivered`` or ``dead``) older than ``COUNTERSIGN_WEBHOOK_RETENTION_DAYS``,
-with their deliveries and attempts, and action calls older than
+Every server node runs :func:`prune_until`; ``countersign db prune`` calls
+:func:`prune_now` once. A round removes verification-log entries older than
+``COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS``, settled webhook events (every delivery
+``delivered`` or ``dead``) older than ``COUNTERSIGN_WEBHOOK_RETENTION_DAYS`` with their
+deliveries and attempts, and action calls older than
 ``COUNTERSIGN_ACTION_LOG_RETENTION_DAYS``. An event with an open delivery is kept
 whatever its age, so delivery stays at least once.
 
@@ -16,7 +17,6 @@ pruning at the same time skip each other's rows (see ``storage.webhooks.prune``)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +25,11 @@ from typing import Final
 
 from sqlalchemy import Connection
 
-from ..settings import Settings
-from ..storage import actions, webhooks
-from ..storage.database import Database
-from ..storage.models import utcnow
+from .background import stopped_within
+from .settings import Settings
+from .storage import actions, verification_log, webhooks
+from .storage.database import Database
+from .storage.models import utcnow
 
 log = logging.getLogger("countersign.retention")
 
@@ -45,13 +46,18 @@ Prune = Callable[[Connection, datetime, int], int]
 class Pruned:
     """How many rows one round removed (events count without their deliveries)."""
 
+    verification_log: int
     webhook_events: int
     action_calls: int
+
+    def __bool__(self) -> bool:
+        return bool(self.verification_log or self.webhook_events or self.action_calls)
 
 
 async def prune_now(
     database: Database,
     *,
+    verification_log_retention: timedelta,
     webhook_retention: timedelta,
     action_log_retention: timedelta,
     now: datetime | None = None,
@@ -61,9 +67,17 @@ async def prune_now(
     """Remove what is older than its retention, ``chunk`` rows per transaction, until
     nothing is left or ``stop`` is set."""
     now = now or utcnow()
+    log_rows = await _drain(
+        # Log rows are small and have no dependents: more per transaction.
+        database,
+        verification_log.prune,
+        now - verification_log_retention,
+        10 * chunk,
+        stop,
+    )
     events = await _drain(database, webhooks.prune, now - webhook_retention, chunk, stop)
     calls = await _drain(database, actions.prune_calls, now - action_log_retention, chunk, stop)
-    return Pruned(webhook_events=events, action_calls=calls)
+    return Pruned(verification_log=log_rows, webhook_events=events, action_calls=calls)
 
 
 async def _drain(
@@ -91,27 +105,23 @@ async def prune_until(
     ``stop`` is set. Stopping lets the chunk in progress finish instead of cancelling it
     (a cancelled call would abandon its database connection in a worker thread)."""
     delay = first_delay
-    while not await _stopped_within(stop, delay):
+    while not await stopped_within(stop, delay):
         delay = interval
         try:
             pruned = await prune_now(
                 database,
+                verification_log_retention=settings.verification_log_retention,
                 webhook_retention=settings.webhook_retention,
                 action_log_retention=settings.action_log_retention,
                 stop=stop,
             )
         except Exception:  # keep the loop: the next round tries again
-            log.exception("pruning old webhook events and action calls failed")
+            log.exception("pruning old log entries, webhook events and action calls failed")
             continue
-        if pruned.webhook_events or pruned.action_calls:
+        if pruned:
             log.info(
-                "pruned %d webhook events and %d action calls",
+                "pruned %d verification-log entries, %d webhook events and %d action calls",
+                pruned.verification_log,
                 pruned.webhook_events,
                 pruned.action_calls,
             )
-
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()
