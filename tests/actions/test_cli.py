@@ -182,3 +182,15 @@ def test_log(cs: Any, app_id: str, tmp_path: Path, database_url: str) -> None:
     rows = document(cs("actions", "log", app_id, "--json"))["data"]
     assert [row["outcome"] for row in rows] == ["refused", "ok"]
     assert "refused" in ok(cs("actions", "log", app_id)).output
+
+
+def test_disable_and_enable_keep_the_definition(cs: Any, app_id: str) -> None:
+    created = document(
+        cs("actions", "add", app_id, "refund", "--url", "https://api.example.com/r", "--json")
+    )
+    disabled = document(cs("actions", "disable", app_id, "refund", "--json"))
+    assert (disabled["id"], disabled["enabled"]) == (created["id"], False)
+    assert document(cs("actions", "list", app_id, "--json"))["data"][0]["enabled"] is False
+    enabled = document(cs("actions", "enable", app_id, "refund", "--json"))
+    assert (enabled["id"], enabled["enabled"]) == (created["id"], True)
+    assert "action_not_found" in failed_cleanly(cs("actions", "disable", app_id, "nope"))

@@ -13,6 +13,7 @@ import pytest
 from countersign.outbound import is_public_address
 from countersign.server.action_limits import ActionLimits
 from countersign.server.ratelimit import Limit
+from countersign.storage import actions
 
 from ..outbound.receiver import Receiver
 from ..server.conftest import Harness
@@ -301,3 +302,22 @@ def test_a_new_token_of_the_same_browser_does_not_reset_the_limit(
     assert again["session_token"] != first["session_token"]
     _error(_post(harness, "refund", again["session_token"]), 429, "rate_limited")
     assert len(receiver.received) == 2
+
+
+def test_a_disabled_action_answers_404_and_sends_nothing(
+    harness: Harness, receiver: Receiver
+) -> None:
+    define(harness, "refund", receiver.url())
+    token = _session(harness)
+
+    def switch(enabled: bool) -> None:
+        harness.backend.database.run_sync(
+            lambda c: actions.set_action_enabled(c, harness.app_id, "refund", enabled)
+        )
+
+    switch(False)
+    _error(_post(harness, "refund", token), 404, "action_not_found")
+    assert receiver.received == []
+    switch(True)
+    assert _post(harness, "refund", token).status_code == 200
+    assert len(receiver.received) == 1

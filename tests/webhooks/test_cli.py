@@ -68,6 +68,25 @@ def test_add_list_secret_remove(cs: Invoke, app_id: str) -> None:
     assert document(cs("webhooks", "deliveries", app_id, "--json"))["data"] == []
 
 
+def test_disable_and_enable(cs: Invoke, app_id: str) -> None:
+    added = document(
+        cs(
+            "webhooks",
+            "add",
+            app_id,
+            "https://hooks.example.com/h",
+            "--events",
+            "message.created",
+            "--json",
+        )
+    )
+    disabled = document(cs("webhooks", "disable", app_id, added["id"], "--json"))
+    assert (disabled["id"], disabled["enabled"]) == (added["id"], False)
+    assert document(cs("webhooks", "list", app_id, "--json"))["data"][0]["enabled"] is False
+    assert document(cs("webhooks", "enable", app_id, added["id"], "--json"))["enabled"] is True
+    assert "endpoint_not_found" in refused(cs("webhooks", "disable", app_id, "whe_nope"))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -174,6 +174,33 @@ def remove_command(
     emit(record.as_dict(), as_json=as_json, text=f"Removed the action {name} of {app_id}.")
 
 
+def _add_switch(enabled: bool) -> None:
+    verb, effect = (
+        ("enable", "calls reach the customer's API again")
+        if enabled
+        else ("disable", "calls answer 404 and nothing is sent, the definition is kept")
+    )
+
+    @actions_group.command(verb, help=f"{verb.capitalize()} the action NAME of APP: {effect}.")
+    @database_options
+    @json_option
+    @_app_argument
+    @click.argument("name")
+    def switch(
+        data_dir: Path | None, database_url: str | None, as_json: bool, app_id: str, name: str
+    ) -> None:
+        with open_cli_backend(data_dir, database_url) as backend:
+            record = backend.database.run_sync(
+                lambda c: actions.set_action_enabled(c, app_id, name, enabled)
+            )
+        text = f"{verb.capitalize()}d the action {name} of {app_id}."
+        emit(record.as_dict(), as_json=as_json, text=text)
+
+
+_add_switch(enabled=False)
+_add_switch(enabled=True)
+
+
 @actions_group.command("log")
 @database_options
 @json_option

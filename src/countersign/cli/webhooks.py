@@ -142,6 +142,37 @@ def remove_command(
     )
 
 
+def _add_switch(enabled: bool) -> None:
+    verb, effect = (
+        ("enable", "resume sending to it, queued events first")
+        if enabled
+        else ("disable", "send it nothing, and keep its queue, until enabled")
+    )
+
+    @webhooks_group.command(verb, help=f"{verb.capitalize()} endpoint ID: {effect}.")
+    @database_options
+    @json_option
+    @_app_argument
+    @click.argument("endpoint_id", metavar="ID")
+    def switch(
+        data_dir: Path | None,
+        database_url: str | None,
+        as_json: bool,
+        app_id: str,
+        endpoint_id: str,
+    ) -> None:
+        with open_cli_backend(data_dir, database_url) as backend:
+            record = backend.database.run_sync(
+                lambda c: webhooks.set_endpoint_enabled(c, app_id, endpoint_id, enabled)
+            )
+        text = f"{verb.capitalize()}d webhook endpoint {record.id} ({record.url}) of {app_id}."
+        emit(record.as_dict(), as_json=as_json, text=text)
+
+
+_add_switch(enabled=False)
+_add_switch(enabled=True)
+
+
 @webhooks_group.command("secret")
 @database_options
 @json_option

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..actions.schema import DEFAULT_SCHEMA, InvalidSchema, check_parameters_schema
 from ..core import Secret
@@ -221,6 +221,16 @@ def remove_action(connection: Connection, app_id: str, name: str) -> ActionRecor
     record = get_action(connection, app_id, name)
     connection.execute(delete(Action).where(Action.id == record.id))
     return record
+
+
+def set_action_enabled(
+    connection: Connection, app_id: str, name: str, enabled: bool
+) -> ActionRecord:
+    """Turn an action off (calls answer 404 ``action_not_found``, nothing is sent) or
+    back on, keeping its definition and signing secret."""
+    record = get_action(connection, app_id, name)
+    connection.execute(update(Action).where(Action.id == record.id).values(enabled=enabled))
+    return get_action(connection, app_id, name)
 
 
 # Who an action is called for --------------------------------------------------------

@@ -218,6 +218,20 @@ def remove_endpoint(connection: Connection, app_id: str, endpoint_id: str) -> En
     return record
 
 
+def set_endpoint_enabled(
+    connection: Connection, app_id: str, endpoint_id: str, enabled: bool
+) -> EndpointRecord:
+    """Pause or resume an endpoint. While disabled it is sent nothing: new events are
+    not queued for it, and what was queued waits, in order, until it is enabled again
+    (then the backoff of each waiting delivery still applies)."""
+    get_endpoint(connection, app_id, endpoint_id)
+    connection.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(enabled=enabled)
+    )
+    _bump_app(connection, app_id)  # every node's cached subscriptions follow
+    return get_endpoint(connection, app_id, endpoint_id)
+
+
 def reveal_signing_secret(
     connection: Connection, box: SecretBox, app_id: str, endpoint_id: str
 ) -> str:
@@ -400,9 +414,12 @@ def _due_statements() -> tuple[Select[Any], Update]:
     )
     now: BindParameter[datetime] = bindparam("b_now", type_=UtcDateTime())
     free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now)
+    enabled = exists().where(
+        WebhookEndpoint.id == WebhookDelivery.endpoint_id, WebhookEndpoint.enabled
+    )
     due = (
         select(WebhookDelivery.id)
-        .where(OPEN_DELIVERY, WebhookDelivery.next_attempt_at <= now, free, ~older_open)
+        .where(OPEN_DELIVERY, WebhookDelivery.next_attempt_at <= now, free, ~older_open, enabled)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(bindparam("b_limit"))
     )
