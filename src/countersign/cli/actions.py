@@ -17,6 +17,7 @@ import click
 from ..storage import actions
 from .options import (
     Column,
+    add_switch_commands,
     database_options,
     emit,
     json_option,
@@ -174,31 +175,16 @@ def remove_command(
     emit(record.as_dict(), as_json=as_json, text=f"Removed the action {name} of {app_id}.")
 
 
-def _add_switch(enabled: bool) -> None:
-    verb, effect = (
-        ("enable", "calls reach the customer's API again")
-        if enabled
-        else ("disable", "calls answer 404 and nothing is sent, the definition is kept")
-    )
-
-    @actions_group.command(verb, help=f"{verb.capitalize()} the action NAME of APP: {effect}.")
-    @database_options
-    @json_option
-    @_app_argument
-    @click.argument("name")
-    def switch(
-        data_dir: Path | None, database_url: str | None, as_json: bool, app_id: str, name: str
-    ) -> None:
-        with open_cli_backend(data_dir, database_url) as backend:
-            record = backend.database.run_sync(
-                lambda c: actions.set_action_enabled(c, app_id, name, enabled)
-            )
-        text = f"{verb.capitalize()}d the action {name} of {app_id}."
-        emit(record.as_dict(), as_json=as_json, text=text)
-
-
-_add_switch(enabled=False)
-_add_switch(enabled=True)
+add_switch_commands(
+    actions_group,
+    noun="action",
+    metavar="NAME",
+    effects=(
+        "calls answer 404 and nothing is sent; the definition is kept",
+        "calls reach your API again",
+    ),
+    switch=actions.set_action_enabled,
+)
 
 
 @actions_group.command("log")

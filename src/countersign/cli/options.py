@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from ..context import Backend, open_backend
@@ -159,3 +160,41 @@ def emit(document: Any, *, as_json: bool, text: str) -> None:
 def warn(message: str) -> None:
     """A warning on stderr, where it cannot break ``--json`` output."""
     click.secho(f"WARNING: {message}", err=True, fg="yellow", bold=True)
+
+
+class _Switchable(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def add_switch_commands(
+    group: click.Group,
+    *,
+    noun: str,
+    metavar: str,
+    effects: tuple[str, str],
+    switch: Callable[[Connection, str, str, bool], _Switchable],
+) -> None:
+    """``GROUP disable APP THING`` and ``GROUP enable APP THING``: ``switch(connection,
+    app_id, thing, enabled)`` sets the flag and returns the record, which is printed.
+    ``effects`` says what disabling and enabling do, for the help text."""
+    for enabled, effect in zip((False, True), effects, strict=True):
+        verb = "enable" if enabled else "disable"
+
+        @group.command(verb, help=f"{verb.capitalize()} the {noun} {metavar} of APP: {effect}.")
+        @database_options
+        @json_option
+        @click.argument("app_id", metavar="APP")
+        @click.argument("target", metavar=metavar)
+        def command(
+            data_dir: Path | None,
+            database_url: str | None,
+            as_json: bool,
+            app_id: str,
+            target: str,
+            enabled: bool = enabled,  # bound now: the loop moves on
+            verb: str = verb,
+        ) -> None:
+            with open_cli_backend(data_dir, database_url) as backend:
+                record = backend.database.run_sync(lambda c: switch(c, app_id, target, enabled))
+            text = f"{verb.capitalize()}d the {noun} {target} of {app_id}."
+            emit(record.as_dict(), as_json=as_json, text=text)

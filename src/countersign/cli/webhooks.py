@@ -17,6 +17,7 @@ from ..storage import webhooks
 from ..webhooks.events import EVENT_TYPES
 from .options import (
     Column,
+    add_switch_commands,
     database_options,
     emit,
     json_option,
@@ -142,35 +143,16 @@ def remove_command(
     )
 
 
-def _add_switch(enabled: bool) -> None:
-    verb, effect = (
-        ("enable", "resume sending to it, queued events first")
-        if enabled
-        else ("disable", "send it nothing, and keep its queue, until enabled")
-    )
-
-    @webhooks_group.command(verb, help=f"{verb.capitalize()} endpoint ID: {effect}.")
-    @database_options
-    @json_option
-    @_app_argument
-    @click.argument("endpoint_id", metavar="ID")
-    def switch(
-        data_dir: Path | None,
-        database_url: str | None,
-        as_json: bool,
-        app_id: str,
-        endpoint_id: str,
-    ) -> None:
-        with open_cli_backend(data_dir, database_url) as backend:
-            record = backend.database.run_sync(
-                lambda c: webhooks.set_endpoint_enabled(c, app_id, endpoint_id, enabled)
-            )
-        text = f"{verb.capitalize()}d webhook endpoint {record.id} ({record.url}) of {app_id}."
-        emit(record.as_dict(), as_json=as_json, text=text)
-
-
-_add_switch(enabled=False)
-_add_switch(enabled=True)
+add_switch_commands(
+    webhooks_group,
+    noun="webhook endpoint",
+    metavar="ID",
+    effects=(
+        "send it nothing and queue nothing new for it; what was queued waits",
+        "resume sending to it, the waiting deliveries first, in order",
+    ),
+    switch=webhooks.set_endpoint_enabled,
+)
 
 
 @webhooks_group.command("secret")
