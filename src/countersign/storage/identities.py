@@ -274,8 +274,11 @@ _END_BROWSER_SESSION: Final = Prepared(
     .values(session_epoch=_visitors.c.session_epoch + 1, session_contact_id=None)
     .returning(_visitors.c.session_epoch)
 )
-_BROWSER_SESSION: Final = Prepared(
-    select(
+
+
+def _browser_sessions() -> Select[Any]:
+    """What a browser's session acts as, with whether its secret was revoked."""
+    return select(
         _visitors.c.id,
         _visitors.c.app_id,
         _visitors.c.session_epoch,
@@ -283,9 +286,11 @@ _BROWSER_SESSION: Final = Prepared(
         _visitors.c.session_status,
         _visitors.c.session_secret_id,
         _secrets.c.revoked_at,
-    )
-    .select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
-    .where(_visitors.c.id == bindparam("b_visitor_id"))
+    ).select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
+
+
+_BROWSER_SESSION: Final = Prepared(
+    _browser_sessions().where(_visitors.c.id == bindparam("b_visitor_id"))
 )
 
 
@@ -508,17 +513,7 @@ def browser_sessions(connection: Connection, visitor_ids: Sequence[str]) -> list
     if not visitor_ids:
         return []
     rows = connection.execute(
-        select(
-            _visitors.c.id,
-            _visitors.c.app_id,
-            _visitors.c.session_epoch,
-            _visitors.c.session_contact_id,
-            _visitors.c.session_status,
-            _visitors.c.session_secret_id,
-            _secrets.c.revoked_at,
-        )
-        .select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
-        .where(_visitors.c.id.in_(list(visitor_ids)))
+        _browser_sessions().where(_visitors.c.id.in_(list(visitor_ids)))
     ).all()
     return [_browser_session(row) for row in rows]
 
