@@ -32,6 +32,19 @@ _SEXTET: Final = {
 } | {"-": 62, "_": 63}
 
 
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url, as JWTs and URL-safe tokens write it."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    """:func:`b64url` read back, padded or not. Lenient as :mod:`base64` is (raises
+    ``ValueError`` or ``binascii.Error``), so only for text whose integrity is checked
+    otherwise (a MAC, a cursor's own checks): a presented signature goes through the
+    strict :func:`decode_signature`."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def encode_mac(mac: bytes, encoding: Encoding = "hex") -> str:
     """Text form of ``mac``: lowercase hex, padded base64, or unpadded base64url.
 
@@ -43,7 +56,7 @@ def encode_mac(mac: bytes, encoding: Encoding = "hex") -> str:
     if encoding == "base64":
         return base64.b64encode(mac).decode("ascii")
     if encoding == "base64url":
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+        return b64url(mac)
     raise InvalidEncoding(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
 
 

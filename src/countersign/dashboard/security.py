@@ -11,7 +11,6 @@ so the login form is protected too.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import ipaddress
@@ -21,6 +20,8 @@ from typing import Final
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+
+from ..core.encoding import b64url
 
 SESSION_COOKIE: Final = "countersign_dashboard"
 LOGIN_COOKIE: Final = "countersign_login"
@@ -64,7 +65,7 @@ def new_token() -> str:
 
 def csrf_token(cookie_token: str) -> str:
     mac = hmac.digest(cookie_token.encode(), _CSRF_LABEL, hashlib.sha256)
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return b64url(mac)
 
 
 def csrf_matches(cookie_token: str | None, presented: str | None) -> bool:

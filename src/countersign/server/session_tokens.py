@@ -16,7 +16,6 @@ the widget; a forged or altered one fails the MAC and is simply unknown.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -27,6 +26,7 @@ from typing import Final
 import msgspec
 
 from ..core.compare import macs_equal
+from ..core.encoding import b64url, unb64url
 from ..storage.ids import random_bytes
 
 PREFIX: Final = "cst_"
@@ -47,14 +47,6 @@ class TokenClaims:
     expires_at: datetime
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class SessionTokens:
     """Issues and opens the tokens of one deployment (every node derives the same key
     from the master key, so any node opens any node's tokens)."""
@@ -73,8 +65,8 @@ class SessionTokens:
         """A new token and its session id."""
         session_id = random_bytes(SESSION_ID_BYTES)
         expires = int(expires_at.timestamp())
-        payload = _b64(msgspec.msgpack.encode((visitor_id, epoch, expires, session_id)))
-        return f"{PREFIX}{payload}.{_b64(self._sign(payload))}", session_id.hex()
+        payload = b64url(msgspec.msgpack.encode((visitor_id, epoch, expires, session_id)))
+        return f"{PREFIX}{payload}.{b64url(self._sign(payload))}", session_id.hex()
 
     def open(self, token: str) -> TokenClaims | None:
         """The claims of an authentic token (expired or not), else None."""
@@ -84,14 +76,14 @@ class SessionTokens:
         if not dot:
             return None
         try:
-            presented = _unb64(mac_text)
+            presented = unb64url(mac_text)
         except (binascii.Error, ValueError):
             return None
         if not macs_equal(self._sign(payload), presented):
             return None
         # Authentic, so ours: decoding can only fail for a token of another format.
         try:
-            visitor_id, epoch, expires, session_id = _decode(_unb64(payload))
+            visitor_id, epoch, expires, session_id = _decode(unb64url(payload))
             expires_at = datetime.fromtimestamp(expires, UTC)
         except (binascii.Error, ValueError, msgspec.DecodeError, OverflowError, OSError):
             return None

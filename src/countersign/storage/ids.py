@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
 import threading
 import time
 from typing import Final
+
+from ..core.encoding import b64url
 
 _POOL_BYTES: Final = 4096
 
@@ -61,8 +62,7 @@ def new_row_id(prefix: str, nbytes: int = 12) -> str:
     the same length as ever, so the id is just as unguessable; it only tells when it
     was made.
     """
-    random = base64.urlsafe_b64encode(random_bytes(nbytes)).rstrip(b"=").decode("ascii")
-    return f"{prefix}_{time.time_ns() // 1_000_000:011x}{random}"
+    return f"{prefix}_{time.time_ns() // 1_000_000:011x}{b64url(random_bytes(nbytes))}"
 
 
 def new_identity_secret() -> str:

@@ -10,7 +10,6 @@ conversation or notification of its own contact, and anything else is "not found
 
 from __future__ import annotations
 
-import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..core.encoding import b64url, unb64url
 from . import webhooks
 from .ids import new_row_id
 from .models import (
@@ -63,12 +63,12 @@ class CursorError(ValueError):
 
 
 def _encode_cursor(*parts: object) -> str:
-    return base64.urlsafe_b64encode("|".join(map(str, parts)).encode()).decode().rstrip("=")
+    return b64url("|".join(map(str, parts)).encode())
 
 
 def _decode_cursor(cursor: str, count: int) -> list[str]:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = unb64url(cursor).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise CursorError("the cursor is not one this server handed out") from None
     parts = text.split("|")
