@@ -43,21 +43,17 @@ import json
 import math
 import os
 import resource
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypeVar
 
 import httpx2 as httpx  # the project declares httpx2 (httpx with the same API)
-from processes import BenchmarkError, stop, wait_until_up
+from processes import BenchmarkError, run_benchmark, stop, wait_until_up
 from websockets.asyncio.client import ClientConnection, connect
 
 from countersign import sign
@@ -635,11 +631,6 @@ def _ok(flag: bool) -> str:
     return "ok" if flag else "OVER"
 
 
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    # SIGTERM takes the same path as Ctrl-C, so every server is stopped on the way out.
-    raise KeyboardInterrupt
-
-
 def run_async(work: Awaitable[T]) -> T:
     """Run on uvloop when it is installed: with thousands of sockets in this process,
     the client's loop would otherwise be what is measured."""
@@ -702,7 +693,6 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
     soft, hard = raise_nofile()
     needed = max([*args.sizes, args.idle]) + 200
     print(
@@ -713,36 +703,31 @@ def main() -> int:
     if soft < needed:
         print(f"benchmark failed: {needed} sockets need RLIMIT_NOFILE >= {needed}", file=sys.stderr)
         return 2
-    work = Path(tempfile.mkdtemp(prefix="countersign-fanout-"))
+    return run_benchmark(
+        "countersign-fanout-",
+        lambda work: run(work, args),
+        keep=args.keep,
+        check=args.check,
+        invalid="a delivery or a connection was lost (see above)",
+    )
+
+
+def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
+    """The latency part, then the idle part, in ``work``: (valid, within budget)."""
     valid, within = True, True
-    try:
-        if args.sizes:
-            with running_server("latency", work, args.serve_arg) as server:
-                print(f"latency server pid {server.pid}", file=sys.stderr)
-                results = [run_async(measure_latency(server, n, args)) for n in args.sizes]
-            ok_valid, ok_within = print_latency(results, args)
-            valid, within = valid and ok_valid, within and ok_within
-        if args.idle:
-            with running_server("idle", work, args.serve_arg) as server:
-                print(f"idle server pid {server.pid}", file=sys.stderr)
-                idle = run_async(measure_idle(server, args))
-            ok_valid, ok_within = print_idle(idle)
-            valid, within = valid and ok_valid, within and ok_within
-    except BenchmarkError as error:
-        print(f"benchmark failed: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if not valid:
-        print("INVALID run: a delivery or a connection was lost (see above)")
-        return 2
-    return 1 if (args.check and not within) else 0
+    if args.sizes:
+        with running_server("latency", work, args.serve_arg) as server:
+            print(f"latency server pid {server.pid}", file=sys.stderr)
+            results = [run_async(measure_latency(server, n, args)) for n in args.sizes]
+        ok_valid, ok_within = print_latency(results, args)
+        valid, within = valid and ok_valid, within and ok_within
+    if args.idle:
+        with running_server("idle", work, args.serve_arg) as server:
+            print(f"idle server pid {server.pid}", file=sys.stderr)
+            idle = run_async(measure_idle(server, args))
+        ok_valid, ok_within = print_idle(idle)
+        valid, within = valid and ok_valid, within and ok_within
+    return valid, within
 
 
 if __name__ == "__main__":

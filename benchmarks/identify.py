@@ -26,22 +26,18 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from processes import BenchmarkError, stop, wait_until_up
+from processes import BenchmarkError, run_benchmark, stop, wait_until_up
 
 from countersign import sign
 from countersign.context import open_backend
@@ -370,11 +366,6 @@ def _ok(flag: bool) -> str:
     return "ok" if flag else "OVER"
 
 
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    # SIGTERM takes the same path as Ctrl-C, so every server is stopped on the way out.
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per server")
@@ -387,52 +378,44 @@ def main() -> int:
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = min(2, args.seconds)
-    signal.signal(signal.SIGTERM, _interrupt)
+    return run_benchmark(
+        "countersign-bench-",
+        lambda work: run(work, args),
+        keep=args.keep,
+        check=args.check,
+        invalid="figures above do not measure successful identifies",
+    )
 
-    work = Path(tempfile.mkdtemp(prefix="countersign-bench-"))
-    try:
-        data_dir = work / "data"
-        app = create_app(data_dir)
-        script, bodies = write_inputs(work, app, args.users)
-        env = clean_environment(data_dir)
-        results = []
 
-        port = free_port()
-        serve = [sys.executable, "-m", "countersign", "serve"]
-        serve += ["--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"]
-        with server("identify", serve, port, work, env) as pid:
-            url = f"http://127.0.0.1:{port}{IDENTIFY_PATH}"
-            check_identify(url, app)
-            print(f"identify server pid {pid} (py-spy top --pid {pid})", file=sys.stderr)
-            results.append(measure("identify", pid, url, script, bodies, IDENTIFY_EXPECT, args))
+def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
+    """identify, then the bare app, in ``work``: (valid, within budget)."""
+    data_dir = work / "data"
+    app = create_app(data_dir)
+    script, bodies = write_inputs(work, app, args.users)
+    env = clean_environment(data_dir)
+    results = []
 
-        port = free_port()
-        bare = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE)]
-        bare += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", *UVICORN_FLAGS]
-        bare += ["--no-proxy-headers"]  # as `countersign serve` runs uvicorn
-        with server("bare", bare, port, work, env) as pid:
-            url = f"http://127.0.0.1:{port}/"
-            status, raw = post(url, b"{}")
-            if status != 200 or BARE_EXPECT.encode() not in raw:
-                raise BenchmarkError(f"the bare app answered {status} {raw!r}")
-            results.append(measure("bare ASGI", pid, url, script, bodies, BARE_EXPECT, args))
+    port = free_port()
+    serve = [sys.executable, "-m", "countersign", "serve"]
+    serve += ["--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"]
+    with server("identify", serve, port, work, env) as pid:
+        url = f"http://127.0.0.1:{port}{IDENTIFY_PATH}"
+        check_identify(url, app)
+        print(f"identify server pid {pid} (py-spy top --pid {pid})", file=sys.stderr)
+        results.append(measure("identify", pid, url, script, bodies, IDENTIFY_EXPECT, args))
 
-        valid, within = print_table(results, args)
-    except BenchmarkError as error:
-        print(f"benchmark failed: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if not valid:
-        print("INVALID run: figures above do not measure successful identifies")
-        return 2
-    return 1 if (args.check and not within) else 0
+    port = free_port()
+    bare = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE)]
+    bare += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", *UVICORN_FLAGS]
+    bare += ["--no-proxy-headers"]  # as `countersign serve` runs uvicorn
+    with server("bare", bare, port, work, env) as pid:
+        url = f"http://127.0.0.1:{port}/"
+        status, raw = post(url, b"{}")
+        if status != 200 or BARE_EXPECT.encode() not in raw:
+            raise BenchmarkError(f"the bare app answered {status} {raw!r}")
+        results.append(measure("bare ASGI", pid, url, script, bodies, BARE_EXPECT, args))
+
+    return print_table(results, args)
 
 
 if __name__ == "__main__":
