@@ -22,7 +22,7 @@ from ..webhooks import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
 from .ids import new_id
-from .models import VERIFIED_CONTACT, Action, ActionCall, Contact, utcnow
+from .models import Action, ActionCall, utcnow
 
 METHODS: Final = ("POST", "GET", "PUT", "PATCH", "DELETE")
 MIN_TIMEOUT_SECONDS: Final = 1.0
@@ -231,58 +231,6 @@ def set_action_enabled(
     record = get_action(connection, app_id, name)
     connection.execute(update(Action).where(Action.id == record.id).values(enabled=enabled))
     return get_action(connection, app_id, name)
-
-
-# Who an action is called for --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ContactIdentity:
-    id: str
-    verified: bool
-    user_id: str | None
-    email: str | None
-    name: str | None
-    attributes: dict[str, Any]
-
-
-_IDENTITY_COLUMNS: Final = (
-    Contact.id,
-    Contact.verified,
-    Contact.user_id,
-    Contact.email,
-    Contact.name,
-    Contact.attributes,
-)
-
-
-def _identity(row: Any) -> ContactIdentity:
-    return ContactIdentity(
-        id=row.id,
-        verified=bool(row.verified),
-        user_id=row.user_id,
-        email=row.email,
-        name=row.name,
-        attributes=dict(row.attributes or {}),
-    )
-
-
-def contact_identity(connection: Connection, contact_id: str) -> ContactIdentity | None:
-    """A session's contact as stored. The caller decides what of it may leave."""
-    row = connection.execute(
-        select(*_IDENTITY_COLUMNS).where(Contact.id == contact_id)
-    ).one_or_none()
-    return None if row is None else _identity(row)
-
-
-def verified_user(connection: Connection, app_id: str, user_id: str) -> ContactIdentity | None:
-    """The verified contact of ``app_id`` with ``user_id`` (the server API names users)."""
-    row = connection.execute(
-        select(*_IDENTITY_COLUMNS).where(
-            Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id == user_id
-        )
-    ).one_or_none()
-    return None if row is None else _identity(row)
 
 
 # The action log ---------------------------------------------------------------------

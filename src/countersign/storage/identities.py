@@ -526,6 +526,17 @@ def end_browser_session(connection: Connection, visitor_id: str, epoch: int) -> 
     )
 
 
+def contact_by_id(connection: Connection, contact_id: str) -> ContactView | None:
+    row = _CONTACT_BY_ID.one_or_none(connection, {"b_contact_id": contact_id})
+    return None if row is None else _contact_view(row)
+
+
+def verified_user(connection: Connection, app_id: str, user_id: str) -> ContactView | None:
+    """The verified contact of ``app_id`` with ``user_id``, if there is one."""
+    row = connection.execute(_verified_lookup(app_id, "user_id", user_id)).one_or_none()
+    return None if row is None else _contact_view(row)
+
+
 def upsert_verified_user(
     connection: Connection,
     app_id: str,

@@ -16,7 +16,8 @@ from ...actions import ActionTarget, Caller, CallResult, VerifiedUser, invoke
 from ...actions.invoke import new_call_id
 from ...core import InvalidIdentifier, identifier_text
 from ...storage import actions
-from ...storage.actions import CallRecord, ContactIdentity, InvalidAction
+from ...storage.actions import CallRecord, InvalidAction
+from ...storage.identities import ContactView, contact_by_id, verified_user
 from ..auth import ApiAppDep, SessionDep
 from ..body import read_model
 from ..client_ip import client_ip
@@ -146,7 +147,7 @@ async def _log(
     await state.backend.database.run(lambda c: actions.record_call(c, entry))
 
 
-def _user(identity: ContactIdentity) -> VerifiedUser:
+def _user(identity: ContactView) -> VerifiedUser:
     return VerifiedUser(
         user_id=identity.user_id,
         email=identity.email,
@@ -180,9 +181,7 @@ async def call_from_widget(
         )
     user: VerifiedUser | None = None
     if session.verified:
-        identity = await state.backend.database.run(
-            lambda c: actions.contact_identity(c, session.contact_id)
-        )
+        identity = await state.backend.database.run(lambda c: contact_by_id(c, session.contact_id))
         # Both must hold: a verified session always has a verified contact, and an
         # unverified contact's user id is a claim, whatever the session says.
         if identity is not None and identity.verified:
@@ -209,9 +208,7 @@ async def call_from_server(
             user_id = identifier_text(payload.user_id)
         except InvalidIdentifier as error:
             raise ApiError(422, "invalid_identifier", f"user_id: {error}") from None
-        identity = await state.backend.database.run(
-            lambda c: actions.verified_user(c, app_id, user_id)
-        )
+        identity = await state.backend.database.run(lambda c: verified_user(c, app_id, user_id))
         if identity is None:
             caller = Caller.for_server(None, VerifiedUser(user_id=user_id))
         else:
