@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import msgspec
 
@@ -33,19 +33,9 @@ Outcome = Literal[
     "response_too_large",
     "invalid_parameters",
     "misconfigured",
-    "not_found",
-]
-OUTCOMES: Final = (
-    "ok",
-    "http_error",
-    "timeout",
-    "refused",
-    "unreachable",
-    "response_too_large",
-    "invalid_parameters",
-    "misconfigured",
     "not_found",  # no enabled action of that name (logged: a widget may call a stale name)
-)
+]
+OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
 
 _OUTBOUND_OUTCOMES: Final[dict[str, Outcome]] = {
     "invalid_url": "refused",
