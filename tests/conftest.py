@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from countersign.cli import cli
+from countersign.context import Backend, open_backend
+from countersign.settings import load_settings
 
 #: ``../shared`` beside the project's root: the spec and the public test vectors.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -88,3 +90,11 @@ def cs(tmp_path: Path, database_url: str) -> Invoke:
         return runner.invoke(cli, [*args, *location])
 
     return invoke
+
+
+@pytest.fixture
+def backend(database_url: str, tmp_path: Path) -> Iterator[Backend]:
+    """The database (either backend) and master key a server in ``tmp_path`` would open."""
+    opened = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
+    yield opened
+    opened.close()

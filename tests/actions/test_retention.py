@@ -3,28 +3,17 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from countersign.context import Backend, open_backend
-from countersign.settings import load_settings
+from countersign.context import Backend
 from countersign.storage import actions, apps
 from countersign.storage.actions import CallRecord
 from countersign.storage.models import ActionCall, utcnow
 
 NOW = utcnow()
 CUTOFF = NOW - timedelta(days=30)
-
-
-@pytest.fixture
-def backend(database_url: str, tmp_path: Path) -> Iterator[Backend]:
-    opened = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
-    yield opened
-    opened.close()
 
 
 def log_calls(backend: Backend, *ages_in_days: int) -> None:

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, event, insert, select
 
-from countersign.settings import load_settings
-from countersign.storage import apps
 from countersign.storage.database import MAX_GROUP, Database
-from countersign.storage.encryption import SecretBox
 from countersign.storage.models import Visitor
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def app_id(database: Database) -> str:
-    box = SecretBox(os.urandom(32))
-    return database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
 
 
 @pytest.fixture

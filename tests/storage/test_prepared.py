@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, bindparam, exc, insert, select, text
 
-from countersign.settings import load_settings
-from countersign.storage import apps
 from countersign.storage.database import Database
-from countersign.storage.encryption import SecretBox
 from countersign.storage.models import Contact, Visitor
 from countersign.storage.prepared import Prepared
 
@@ -37,20 +32,6 @@ CONTACT = Prepared(
         contacts.c.id == bindparam("b_id")
     )
 )
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def app_id(database: Database) -> str:
-    box = SecretBox(os.urandom(32))
-    return database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
 
 
 def contact_params(app_id: str, contact_id: str) -> dict[str, Any]:

@@ -3,35 +3,17 @@ any change, however small, is still written (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from countersign.settings import load_settings
-from countersign.storage import apps, identities
+from countersign.storage import identities
 from countersign.storage.database import Database
-from countersign.storage.encryption import SecretBox
 from countersign.storage.models import Contact
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def app_id(database: Database) -> str:
-    box = SecretBox(os.urandom(32))
-    return database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
 
 
 def identify(

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from countersign.settings import load_settings
 from countersign.storage import apps, verification_log
 from countersign.storage.database import Database
 from countersign.storage.encryption import SecretBox
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def app_id(database: Database) -> str:
-    box = SecretBox(os.urandom(32))
-    return database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
 
 
 def entry(app_id: str, minutes: int, outcome: str = "verified", **extra: Any) -> dict[str, Any]:

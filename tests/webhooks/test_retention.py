@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, func, insert, select, update
 
 from countersign import retention
-from countersign.context import Backend, open_backend
+from countersign.context import Backend
 from countersign.server import app as server_app
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import apps, webhooks
@@ -26,13 +26,6 @@ NOW = utcnow()
 OLD = timedelta(days=40)
 RECENT = timedelta(days=2)
 CUTOFF = NOW - timedelta(days=30)
-
-
-@pytest.fixture
-def backend(database_url: str, tmp_path: Path) -> Iterator[Backend]:
-    opened = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
 
-from countersign.context import Backend, open_backend
-from countersign.settings import load_settings
+from countersign.context import Backend
 from countersign.storage import apps, messaging, webhooks
 from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent, utcnow
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-def backend(database_url: str, tmp_path: Path) -> Iterator[Backend]:
-    opened = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
