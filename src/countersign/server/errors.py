@@ -61,6 +61,15 @@ def error_response(
     )
 
 
+def api_error_response(error: ApiError) -> JSONResponse:
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+def client_gone_response() -> JSONResponse:
+    # The client left mid-body: nobody reads this answer, and it is no server error.
+    return error_response(400, "client_disconnected", "the client closed the request")
+
+
 def documented_errors(codes: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for error statuses, each in the one error shape."""
     schema = {"$ref": "#/components/schemas/Error"}
@@ -81,7 +90,7 @@ def _storage_status(error: AppError) -> int:
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
-        return error_response(error.status, error.code, error.message, error.headers)
+        return api_error_response(error)
 
     async def storage_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, AppError)
@@ -101,8 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_request", message)
 
     async def client_gone(_request: Request, _error: Exception) -> Response:
-        # The client left mid-body: nobody reads this answer, and it is no server error.
-        return error_response(400, "client_disconnected", "the client closed the request")
+        return client_gone_response()
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ClientDisconnect, client_gone)

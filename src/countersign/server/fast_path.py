@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .cors import allow_origin
-from .errors import ApiError, error_response
+from .errors import ApiError, api_error_response, client_gone_response, error_response
 from .routes.widget import identify
 
 IDENTIFY_PATH: Final = "/v1/widget/identify"
@@ -75,9 +75,9 @@ async def answer_identify(app: FastAPI, scope: Scope, receive: Receive, send: Se
     try:
         response = await identify(request)
     except ApiError as error:
-        response = error_response(error.status, error.code, error.message, error.headers)
+        response = api_error_response(error)
     except ClientDisconnect:
-        response = error_response(400, "client_disconnected", "the client closed the request")
+        response = client_gone_response()
     except Exception:
         log.exception("identify failed")
         response = error_response(500, "internal_error", "the server failed; try again")
