@@ -6,9 +6,7 @@ from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from ...storage import identities
 from ...storage.models import utcnow
@@ -38,21 +36,6 @@ router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
 def _json(document: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(document), status, media_type="application/json")
-
-
-class _IdentifyRoute(APIRoute):
-    """A route FastAPI documents like any other, whose POSTs skip FastAPI's per-route
-    machinery: dependency solving (a sync dependency is a thread hop per request),
-    exit stacks and the wrappers around them cost more than identify's own work. The
-    endpoint reaches the server state itself; errors still propagate to the app's
-    handlers, so they keep the one error shape."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST":
-            await super().handle(scope, receive, send)  # FastAPI's 405 with Allow
-            return
-        response = await identify(Request(scope, receive))
-        await response(scope, receive, send)
 
 
 async def identify(request: Request) -> Response:
@@ -117,11 +100,12 @@ async def identify(request: Request) -> Response:
     return _json(response_document(token, expires_at, identified, decision, warnings))
 
 
+# POSTs to exactly this path are answered ahead of the app by server/fast_path.py; the
+# route documents identify and serves any that reach the router (a mounted app).
 router.add_api_route(
     "/identify",
     identify,
     methods=["POST"],
-    route_class_override=_IdentifyRoute,
     summary="Identify the browser: verify the claimed identity and open a session",
     openapi_extra=json_body(IdentifyBody),
     responses=documented_errors(
