@@ -75,3 +75,25 @@ def test_any_change_of_metadata_is_written(
     assert metadata == after
     assert [type(v) for v in metadata.values()] == [type(v) for v in after.values()]
     assert last_seen == T0 + timedelta(seconds=1)
+
+
+def test_an_unchanged_return_answers_the_stored_attributes(database: Database, app_id: str) -> None:
+    database.run_sync(
+        lambda c: identities.upsert_verified_user(
+            c, app_id, "returning", email=None, name="Ada", attributes={"tier": 3}, now=T0
+        )
+    )
+    first = identify(database, app_id, {}, T0 + timedelta(seconds=1))
+    again = identify(database, app_id, {}, T0 + timedelta(seconds=2))
+    assert again.contact == first.contact
+    assert again.contact.attributes == {"tier": 3}
+    assert again.contact.name == "Ada"
+
+
+def test_the_same_metadata_in_another_key_order_is_rewritten_not_lost(
+    database: Database, app_id: str
+) -> None:
+    identify(database, app_id, {"a": 1, "b": 2}, T0)
+    result = identify(database, app_id, {"b": 2, "a": 1}, T0 + timedelta(seconds=1))
+    assert result.contact.metadata == {"a": 1, "b": 2}
+    assert stored(database) == ({"b": 2, "a": 1}, T0 + timedelta(seconds=1))

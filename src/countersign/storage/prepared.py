@@ -33,7 +33,8 @@ _REQUIRED: Final = object()
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    binds: tuple[tuple[str, Processor, Any], ...]  # name, bind processor, fixed value
+    binds: tuple[tuple[str, Any], ...]  # name, fixed value (or _REQUIRED), in order
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # position, bind processor
     results: tuple[Processor, ...]
 
 
@@ -121,29 +122,38 @@ class Prepared:
         if not compiled.positional or compiled.positiontup is None:
             raise TypeError(f"{dialect.name} is expected to use positional parameters")
         defaults = _column_defaults(compiled)
-        binds: list[tuple[str, Processor, Any]] = []
-        for name in compiled.positiontup:
+        binds: list[tuple[str, Any]] = []
+        processed: list[tuple[int, Callable[[Any], Any]]] = []
+        for position, name in enumerate(compiled.positiontup):
             bind = compiled.binds[name]
             if name in defaults:
                 fixed = defaults[name]
             else:
                 fixed = _REQUIRED if bind.required else bind.effective_value
-            binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), fixed))
+            binds.append((name, fixed))
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processed.append((position, process))
         columns: Sequence[Any] = getattr(self._statement, "exported_columns", ())
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
-        return _Compiled(compiled.string, tuple(binds), results)
+        return _Compiled(compiled.string, tuple(binds), tuple(processed), results)
 
 
 def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
-    """The statement's positional parameters, through SQLAlchemy's bind processors."""
-    values = []
-    for name, process, fixed in compiled.binds:
-        value = params.get(name, fixed)
-        if value is _REQUIRED:
-            raise KeyError(f"{name!r} is a parameter of {compiled.sql!r}")
-        values.append(process(value) if process is not None else value)
+    """The statement's positional parameters, through SQLAlchemy's bind processors.
+    (Most binds have no processor on SQLite: only those that do are visited twice.)"""
+    values = [params.get(name, fixed) for name, fixed in compiled.binds]
+    if _REQUIRED in values:
+        missing = next(
+            name
+            for (name, _), value in zip(compiled.binds, values, strict=True)
+            if value is _REQUIRED
+        )
+        raise KeyError(f"{missing!r} is a parameter of {compiled.sql!r}")
+    for position, process in compiled.processed:
+        values[position] = process(values[position])
     return values
 
 
