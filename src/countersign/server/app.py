@@ -78,31 +78,27 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             outbound=OutboundClient(),
             session_tokens=tokens,
         )
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(directory.poll_until(stop)),
+            asyncio.create_task(recorder.run_until(stop)),
+            # Webhook deliveries: the outbox, sent through the shared outbound client.
+            asyncio.create_task(
+                DeliveryWorker(opened.database, opened.box, state.outbound, settings).run_until(
+                    stop
+                )
+            ),
+            # Retention: old settled webhook events and action calls, about hourly.
+            asyncio.create_task(prune_until(opened.database, settings, stop)),
+        ]
         try:
-            # SQLite's WAL checkpoints (an fsync each) off the event loop while serving.
-            with opened.database.checkpoints_in_background():
-                stop = asyncio.Event()
-                tasks = [
-                    asyncio.create_task(directory.poll_until(stop)),
-                    asyncio.create_task(recorder.run_until(stop)),
-                    # Webhook deliveries: the outbox, sent through the shared outbound client.
-                    asyncio.create_task(
-                        DeliveryWorker(
-                            opened.database, opened.box, state.outbound, settings
-                        ).run_until(stop)
-                    ),
-                    # Retention: old settled webhook events and action calls, about hourly.
-                    asyncio.create_task(prune_until(opened.database, settings, stop)),
-                ]
-                try:
-                    yield
-                finally:
-                    stop.set()  # the loops finish what they are doing, then return
-                    await asyncio.gather(*tasks, return_exceptions=True)
-                    await recorder.close()
-                    await broker.close()
-                    await state.outbound.aclose()
+            yield
         finally:
+            stop.set()  # the loops finish what they are doing, then return
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await recorder.close()
+            await broker.close()
+            await state.outbound.aclose()
             if backend is None:
                 opened.close()
 

@@ -27,7 +27,6 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from . import migrate
-from .wal_checkpoints import checkpoints_in_background
 
 T = TypeVar("T")
 
@@ -154,19 +153,6 @@ class Database:
             if not future.cancelled():
                 future.set_result(result)
         return True
-
-    def checkpoints_in_background(self) -> contextlib.AbstractContextManager[None]:
-        """For a long-running server on a SQLite file: WAL checkpoints on a thread of
-        their own instead of inside a commit on the event loop (wal_checkpoints.py).
-        Nothing to do elsewhere."""
-        path = self.url.removeprefix("sqlite:///")
-        if not self.is_sqlite or path in ("", ":memory:"):
-            return contextlib.nullcontext()
-
-        def set_autocheckpoint(pages: int) -> None:
-            self.run_sync(lambda c: c.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}"))
-
-        return checkpoints_in_background(path, set_autocheckpoint)
 
     def dispose(self) -> None:
         self.engine.dispose()
