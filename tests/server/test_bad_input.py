@@ -582,6 +582,11 @@ def test_stored_data_survives_the_catalogue(seeded: Seeded) -> None:
     for token in (seeded.token, again["session_token"]):
         me = harness.client.get("/v1/widget/session", headers=harness.session_headers(token))
         assert me.status_code == 200, me.text
+    # A refused hash of this test's own, so that it stands alone: alone it is refused
+    # with 401; after the catalogue the per-address limit may answer 429 instead, and
+    # then the catalogue's refusals are in the log.
+    wrong = body(user_id="survivor", user_hash=sign(harness.secret, "someone-else"))
+    assert post_raw(harness, wrong, "application/json").status_code in (401, 429)
     # The log holds the seeded success and the refused hashes, each diagnosed.
     log = harness.log(limit=500)
     assert {entry["outcome"] for entry in log} >= {"verified", "refused"}
