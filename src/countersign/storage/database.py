@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -63,8 +63,10 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
         # Take the write lock up front so two processes (a server and a CLI command)
-        # queue on busy_timeout instead of failing on a lock upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # queue on busy_timeout instead of failing on a lock upgrade. On the driver's
+        # own connection: through exec_driver_sql this one statement cost every
+        # transaction ~8 µs of SQLAlchemy's execution machinery.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
@@ -87,13 +89,30 @@ class Database:
         self._exclusive: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         )
+        # On SQLite, the one SQLAlchemy connection over it, held for the process: a
+        # check-out and check-in of the static pool per transaction cost ~11 µs, more
+        # than a short transaction's own statements.
+        self._held: Connection | None = None
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed on exit (rolled back on an error)."""
+        if not self.is_sqlite:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self._exclusive:
+            if self._held is None or self._held.closed:
+                self._held = self.engine.connect()
+            with self._held.begin():
+                yield self._held
+
     def run_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction, committed when it returns."""
-        with self._exclusive, self.engine.begin() as connection:
+        with self._transaction() as connection:
             return work(connection)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
@@ -145,7 +164,7 @@ class Database:
     def _run_together(self, group: list[_Pending]) -> bool:
         """Every work of ``group`` in one transaction; False, rolled back, if any failed."""
         try:
-            with self._exclusive, self.engine.begin() as connection:
+            with self._transaction() as connection:
                 results = [work(connection) for work, _ in group]
         except Exception:
             return False
@@ -155,4 +174,8 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        with self._exclusive:
+            if self._held is not None:
+                self._held.close()
+                self._held = None
         self.engine.dispose()
