@@ -1,13 +1,16 @@
 """App settings → webhooks: endpoints, the delivery log, and redelivery. Owners only.
 
 A new endpoint's signing secret is shown once, in the answer to the form that created
-it (``countersign webhooks secret`` shows it again). Every change is audited and bumps
-the app's config version, so every node starts or stops raising the events within a
-second; this node drops its cached copy at once.
+it (``countersign webhooks secret`` shows it again). An endpoint can be paused and
+resumed, as ``countersign webhooks disable|enable`` do: while paused it is sent nothing
+and nothing new is queued for it; what was queued waits. Every change is audited and
+bumps the app's config version, so every node starts or stops raising the events within
+a second; this node drops its cached copy at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlalchemy import Connection
@@ -28,7 +31,13 @@ from ..route import dashboard_router, form_of
 router = dashboard_router()
 
 RECENT_DELIVERIES: Final = 50
-AUDITED: Final = ("webhook.created", "webhook.removed", "webhook.redelivered")
+AUDITED: Final = (
+    "webhook.created",
+    "webhook.removed",
+    "webhook.disabled",
+    "webhook.enabled",
+    "webhook.redelivered",
+)
 #: A checkbox per event type, named ``event:<type>`` (a form keeps one value per name).
 EVENT_FIELD: Final = "event:"
 
@@ -119,17 +128,82 @@ async def add_endpoint(
     )
 
 
+async def _change_endpoint(
+    request: Request,
+    state: ServerState,
+    operator: OperatorRecord,
+    app: AppRecord,
+    endpoint_id: str,
+    change: Callable[[Connection], object],
+    *,
+    action: str,
+    saved: str,
+) -> Response:
+    """Run ``change`` on one endpoint of ``app``, then what every endpoint change needs:
+    this node's cached subscriptions dropped, an audit entry, and back to the page.
+
+    The storage functions look the endpoint up by app and id together, so an id of
+    another app's endpoint is as unknown here as one that never existed.
+    """
+    try:
+        await state.backend.database.run(change)
+    except webhooks.EndpointNotFound:
+        raise NotFound("This app has no such webhook endpoint.") from None
+    state.directory.invalidate(app.id)
+    await _audit(request, state, operator, app.id, action, endpoint_id)
+    return RedirectResponse(f"{_base(app.id)}?saved={saved}", status_code=303)
+
+
 @router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/remove")
 async def remove_endpoint(
     endpoint_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
 ) -> Response:
-    try:
-        await state.backend.database.run(lambda c: webhooks.remove_endpoint(c, app.id, endpoint_id))
-    except webhooks.EndpointNotFound:
-        raise NotFound("This app has no such webhook endpoint.") from None
-    state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, "webhook.removed", endpoint_id)
-    return RedirectResponse(f"{_base(app.id)}?saved=removed", status_code=303)
+    return await _change_endpoint(
+        request,
+        state,
+        operator,
+        app,
+        endpoint_id,
+        lambda c: webhooks.remove_endpoint(c, app.id, endpoint_id),
+        action="webhook.removed",
+        saved="removed",
+    )
+
+
+async def _switch_endpoint(
+    request: Request,
+    state: ServerState,
+    operator: OperatorRecord,
+    app: AppRecord,
+    endpoint_id: str,
+    *,
+    enabled: bool,
+) -> Response:
+    """Pause (``enabled=False``) or resume an endpoint, as the CLI's disable/enable do."""
+    return await _change_endpoint(
+        request,
+        state,
+        operator,
+        app,
+        endpoint_id,
+        lambda c: webhooks.set_endpoint_enabled(c, app.id, endpoint_id, enabled),
+        action="webhook.enabled" if enabled else "webhook.disabled",
+        saved="resumed" if enabled else "paused",
+    )
+
+
+@router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/disable")
+async def disable_endpoint(
+    endpoint_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    return await _switch_endpoint(request, state, operator, app, endpoint_id, enabled=False)
+
+
+@router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/enable")
+async def enable_endpoint(
+    endpoint_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    return await _switch_endpoint(request, state, operator, app, endpoint_id, enabled=True)
 
 
 @router.post("/dashboard/apps/{app_id}/webhooks/{endpoint_id}/events/{event_id}/redeliver")
