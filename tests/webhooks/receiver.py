@@ -39,6 +39,9 @@ class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.status = 200
+        # Statuses for the next requests, in order, before ``status`` applies again:
+        # set before the requests come, so no test races the sender to flip ``status``.
+        self.next_statuses: list[int] = []
         self.delay = 0.0  # seconds to wait before answering (a slow endpoint)
         self.received: list[Received] = []
         self.answered: list[int] = []  # the status of each request, in order
@@ -58,7 +61,9 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
-                    status = receiver.status
+                    status = (
+                        receiver.next_statuses.pop(0) if receiver.next_statuses else receiver.status
+                    )
                     receiver.received.append(
                         Received(
                             self.path,
