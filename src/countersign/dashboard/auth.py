@@ -69,6 +69,24 @@ def peer(request: Request, state: ServerState) -> str:
     return client_ip(request, state.settings.trusted_proxies)
 
 
+async def audit(
+    request: Request,
+    state: ServerState,
+    operator: OperatorRecord,
+    app_id: str,
+    action: str,
+    target: str | None = None,
+) -> None:
+    """Record that ``operator`` did ``action`` to ``app_id`` (``target``: which thing)."""
+    ip = peer(request, state)
+    now = utcnow()
+    await state.backend.database.run(
+        lambda c: operators.record_audit(
+            c, operator, action, app_id=app_id, target=target, client_ip=ip, now=now
+        )
+    )
+
+
 async def operator_of(connection: HTTPConnection, state: ServerState) -> OperatorRecord | None:
     """The operator whose session cookie this request carries, if it is live."""
     token = cookie_token(connection, SESSION_COOKIE)

@@ -26,7 +26,7 @@ from ...storage.apps import AppRecord
 from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
 from .. import passwords
-from ..auth import AppDep, OwnerDep, dashboard_limits, peer
+from ..auth import AppDep, OwnerDep, audit, dashboard_limits
 from ..errors import BadForm, NotFound, RateLimited
 from ..pages import page
 from ..route import dashboard_router, form_of
@@ -115,23 +115,6 @@ async def _settings_page(
     )
 
 
-async def _audit(
-    request: Request,
-    state: ServerState,
-    operator: OperatorRecord,
-    app_id: str,
-    action: str,
-    target: str | None = None,
-) -> None:
-    ip = peer(request, state)
-    now = utcnow()
-    await state.backend.database.run(
-        lambda c: operators.record_audit(
-            c, operator, action, app_id=app_id, target=target, client_ip=ip, now=now
-        )
-    )
-
-
 @router.get("/dashboard/apps/{app_id}/identity")
 async def identity(request: Request, state: StateDep, operator: OwnerDep, app: AppDep) -> Response:
     return await _settings_page(request, state, operator, app)
@@ -163,7 +146,7 @@ async def update_policy(
     except apps.InvalidPolicy as error:
         return await _settings_page(request, state, operator, app, status=422, problem=str(error))
     state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, "policy.updated", updated.identity_mode)
+    await audit(request, state, operator, app.id, "policy.updated", updated.identity_mode)
     return RedirectResponse(f"{_base(app.id)}?saved=policy", status_code=303)
 
 
@@ -176,7 +159,7 @@ async def create_secret(
         lambda c: apps.create_secret(c, box, app.id)
     )
     state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, "secret.created", secret_id)
+    await audit(request, state, operator, app.id, "secret.created", secret_id)
     return await _settings_page(
         request, state, operator, app, new_secret={"id": secret_id, "value": secret}
     )
@@ -193,7 +176,7 @@ async def reveal_secret(
     stored = await state.backend.database.run(lambda c: operators.password_hash_of(c, operator.id))
     if not await passwords.check_password_async(stored, password):
         limiter.fail(operator.id)
-        await _audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
+        await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
         return await _settings_page(
             request,
             state,
@@ -209,7 +192,7 @@ async def reveal_secret(
         )
     except apps.SecretNotFound:
         raise NotFound("This app has no such secret.") from None
-    await _audit(request, state, operator, app.id, "secret.revealed", secret_id)
+    await audit(request, state, operator, app.id, "secret.revealed", secret_id)
     revealed = {"id": secret_id, "value": secret.reveal().decode("utf-8")}
     return await _settings_page(request, state, operator, app, revealed=revealed)
 
@@ -223,7 +206,7 @@ async def revoke_secret(
     except apps.SecretNotFound:
         raise NotFound("This app has no such secret.") from None
     state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, "secret.revoked", secret_id)
+    await audit(request, state, operator, app.id, "secret.revoked", secret_id)
     return RedirectResponse(f"{_base(app.id)}?saved=revoked", status_code=303)
 
 
@@ -232,7 +215,7 @@ async def create_api_key(
     request: Request, state: StateDep, operator: OwnerDep, app: AppDep
 ) -> Response:
     key_id, key = await state.backend.database.run(lambda c: apps.create_api_key(c, app.id))
-    await _audit(request, state, operator, app.id, "api_key.created", key_id)
+    await audit(request, state, operator, app.id, "api_key.created", key_id)
     return await _settings_page(
         request, state, operator, app, new_api_key={"id": key_id, "value": key}
     )
@@ -246,5 +229,5 @@ async def revoke_api_key(
         await state.backend.database.run(lambda c: apps.revoke_api_key(c, app.id, key_id))
     except apps.ApiKeyNotFound:
         raise NotFound("This app has no such active API key.") from None
-    await _audit(request, state, operator, app.id, "api_key.revoked", key_id)
+    await audit(request, state, operator, app.id, "api_key.revoked", key_id)
     return RedirectResponse(f"{_base(app.id)}?saved=key-revoked", status_code=303)

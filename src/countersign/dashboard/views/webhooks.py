@@ -20,10 +20,9 @@ from starlette.responses import RedirectResponse, Response
 from ...server.state import ServerState, StateDep
 from ...storage import operators, webhooks
 from ...storage.apps import AppRecord
-from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
 from ...webhooks.events import EVENT_TYPES
-from ..auth import AppDep, OwnerDep, peer
+from ..auth import AppDep, OwnerDep, audit
 from ..errors import NotFound
 from ..pages import page
 from ..route import dashboard_router, form_of
@@ -77,23 +76,6 @@ async def _webhooks_page(
     )
 
 
-async def _audit(
-    request: Request,
-    state: ServerState,
-    operator: OperatorRecord,
-    app_id: str,
-    action: str,
-    target: str,
-) -> None:
-    ip = peer(request, state)
-    now = utcnow()
-    await state.backend.database.run(
-        lambda c: operators.record_audit(
-            c, operator, action, app_id=app_id, target=target, client_ip=ip, now=now
-        )
-    )
-
-
 @router.get("/dashboard/apps/{app_id}/webhooks")
 async def webhooks_page(
     request: Request, state: StateDep, operator: OwnerDep, app: AppDep
@@ -122,7 +104,7 @@ async def add_endpoint(
             request, state, operator, app, status=422, problem=str(error), form=kept
         )
     state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, "webhook.created", record.id)
+    await audit(request, state, operator, app.id, "webhook.created", record.id)
     return await _webhooks_page(
         request, state, operator, app, new_endpoint={"record": record, "secret": secret}
     )
@@ -150,7 +132,7 @@ async def _change_endpoint(
     except webhooks.EndpointNotFound:
         raise NotFound("This app has no such webhook endpoint.") from None
     state.directory.invalidate(app.id)
-    await _audit(request, state, operator, app.id, action, endpoint_id)
+    await audit(request, state, operator, app.id, action, endpoint_id)
     return RedirectResponse(f"{_base(app.id)}?saved={saved}", status_code=303)
 
 
@@ -221,5 +203,5 @@ async def redeliver(
         )
     except (webhooks.EventNotFound, webhooks.EndpointNotFound):
         raise NotFound("This app has no such event or webhook endpoint.") from None
-    await _audit(request, state, operator, app.id, "webhook.redelivered", event_id)
+    await audit(request, state, operator, app.id, "webhook.redelivered", event_id)
     return RedirectResponse(f"{_base(app.id)}?saved=redelivered", status_code=303)
