@@ -66,23 +66,8 @@ def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _INSERT: Final = Prepared(
-    insert(VerificationLogEntry).values(
-        {
-            name: bindparam(name)
-            for name in (
-                "app_id",
-                "at",
-                "outcome",
-                "method",
-                "code",
-                "hint",
-                "identifier",
-                "secret_id",
-                "origin",
-                "client_ip",
-            )
-        }
-    )
+    # Every column the log reads back but its generated id.
+    insert(VerificationLogEntry).values({c.key: bindparam(c.key) for c in _COLUMNS[1:]})
 )
 
 
