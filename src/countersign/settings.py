@@ -38,6 +38,9 @@ class Settings:
     # Addresses (or networks) of reverse proxies whose X-Forwarded-For we believe.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     max_body_bytes: int = 64 * 1024
+    # New anonymous (or unverified) visitors, and conversations started by them, per
+    # client address and minute: a flood of fake visitors never reaches the inbox.
+    anonymous_per_minute: int = 30
     demo: bool = False
     # Webhook delivery: retry n waits about base * 2**(n-1) seconds (capped, jittered);
     # a delivery is dead after max_attempts or once its event is max_age old.
@@ -169,6 +172,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         )
     if proxies := env.get("COUNTERSIGN_TRUSTED_PROXIES"):
         values["trusted_proxies"] = parse_proxies(proxies)
+    if value := env.get("COUNTERSIGN_ANONYMOUS_PER_MINUTE"):
+        values["anonymous_per_minute"] = _int(
+            "COUNTERSIGN_ANONYMOUS_PER_MINUTE", value, 1, 1_000_000
+        )
     if demo := env.get("COUNTERSIGN_DEMO"):
         values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
     values.update(_webhook_values(env))

@@ -226,6 +226,22 @@ class Servers:
             node.kill()
 
 
+def two_nodes(
+    servers: Servers, data_dir: Path, database_url: str, redis_url: str
+) -> tuple[CreatedApp, ServerNode, ServerNode]:
+    """An app, and two nodes on one database and Redis (both ready)."""
+    app = servers.create_app(data_dir, database_url)  # migrates the schema first
+    a = servers.start(
+        "node-a", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
+    )
+    b = servers.start(
+        "node-b", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
+    )
+    a.wait_ready()
+    b.wait_ready()
+    return app, a, b
+
+
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
     pool = Servers(tmp_path)

@@ -22,24 +22,10 @@ from .conftest import (
     receive_count,
     silent_for,
     stream,
+    two_nodes,
 )
 
 LIVE_WITHIN_SECONDS = 3.0
-
-
-def _two_nodes(
-    servers: Servers, data_dir: Path, database_url: str, redis_url: str
-) -> tuple[CreatedApp, ServerNode, ServerNode]:
-    app = servers.create_app(data_dir, database_url)  # migrates the schema first
-    a = servers.start(
-        "node-a", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
-    )
-    b = servers.start(
-        "node-b", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
-    )
-    a.wait_ready()
-    b.wait_ready()
-    return app, a, b
 
 
 def _wait_for_anonymous_mode(node: ServerNode, app: CreatedApp, timeout: float = 6.0) -> None:
@@ -64,7 +50,7 @@ def test_message_posted_on_node_a_reaches_a_widget_on_node_b(
     servers: Servers, postgres_url: str, shared_redis: str, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    app, a, b = _two_nodes(servers, data_dir, postgres_url, shared_redis)
+    app, a, b = two_nodes(servers, data_dir, postgres_url, shared_redis)
     user = f"user-{secrets.token_hex(4)}"
     api = app.api_headers()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..storage.messaging import StreamItem
-from .hub import StreamHub
+from .hub import SessionEnd, StreamHub
 
 
 class Broker(Protocol):
@@ -15,6 +15,10 @@ class Broker(Protocol):
     async def start(self) -> None: ...
 
     async def publish(self, items: Sequence[StreamItem]) -> None: ...
+
+    async def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
+        """Close every node's streams of these sessions (logout, another identity):
+        this node's before it returns, the others' as soon as they hear of it."""
 
     async def close(self) -> None: ...
 
@@ -31,6 +35,9 @@ class LocalBroker:
     async def publish(self, items: Sequence[StreamItem]) -> None:
         for item in items:
             self._hub.deliver(item)
+
+    async def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
+        self._hub.end_sessions(ended)
 
     async def close(self) -> None:
         return None

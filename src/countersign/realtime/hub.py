@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from ..storage.messaging import StreamItem
@@ -92,12 +92,32 @@ class Subscriber:
         return fresh
 
 
+SessionEnd = tuple[str, int]  # a browser's visitor id, and the last epoch that ended
+EndSessions = Callable[[Sequence[SessionEnd]], None]
+
+
 class StreamHub:
-    """Subscribers by contact (widgets) and by app (operators' dashboards)."""
+    """Subscribers by contact (widgets) and by app (operators' dashboards), and who
+    closes a browser's streams when its session ends (logout, another identity)."""
 
     def __init__(self) -> None:
         self._by_contact: dict[str, set[Subscriber]] = defaultdict(set)
         self._by_app: dict[str, set[Callable[[StreamItem], None]]] = defaultdict(set)
+        self._enders: set[EndSessions] = set()
+
+    def watch_endings(self, callback: EndSessions) -> Callable[[], None]:
+        """``callback(ended)`` whenever browsers' sessions end."""
+        self._enders.add(callback)
+        return lambda: self._enders.discard(callback)
+
+    def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
+        """These sessions ended (each: a browser, and every epoch of it up to the one
+        given): their streams must send nothing more."""
+        for callback in tuple(self._enders):
+            try:
+                callback(ended)
+            except Exception:
+                log.exception("closing ended streams failed")
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._by_contact[subscriber.contact_id].add(subscriber)

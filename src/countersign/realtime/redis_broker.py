@@ -27,7 +27,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from ..storage.messaging import StreamItem
-from .hub import StreamHub
+from .hub import SessionEnd, StreamHub
 
 log = logging.getLogger("countersign.realtime")
 
@@ -49,6 +49,7 @@ class _Envelope(msgspec.Struct):
     node: str
     items: list[dict[str, Any]]
     resync: bool = False
+    ended: list[SessionEnd] = []  # sessions that ended: close their streams
 
 
 def _wire(item: StreamItem) -> dict[str, Any]:
@@ -68,7 +69,10 @@ class RedisBroker:
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=5
         )
-        self._outbox: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue(OUTBOX_MAX)
+        # Each entry: stream items, and visitor ids whose streams must close.
+        self._outbox: asyncio.Queue[tuple[list[dict[str, Any]], list[SessionEnd]]] = asyncio.Queue(
+            OUTBOX_MAX
+        )
         self._tasks: list[asyncio.Task[None]] = []
         # Counts of events lost to publishing, and of those the other nodes were told
         # about: while they differ, the next envelope that gets through says "resync".
@@ -89,9 +93,19 @@ class RedisBroker:
         if not items:
             return
         try:
-            self._outbox.put_nowait([_wire(item) for item in items])
+            self._outbox.put_nowait(([_wire(item) for item in items], []))
         except asyncio.QueueFull:
             self._failed("too many events waiting for Redis")
+
+    async def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
+        """Close this node's streams of these sessions now; queue the word for the
+        others. Only a full outbox (Redis away) loses it, and then the other nodes'
+        session sweeps close those streams at their next turn."""
+        self._hub.end_sessions(ended)
+        if not ended:
+            return
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbox.put_nowait(([], list(ended)))
 
     # Publishing ------------------------------------------------------------------
 
@@ -102,12 +116,13 @@ class RedisBroker:
     async def _publish_forever(self) -> None:
         attempt = 0
         while True:
+            ended: list[SessionEnd] = []
             if self._behind and self._outbox.empty():
                 items: list[dict[str, Any]] = []  # a bare resync notice
             else:
-                items = await self._outbox.get()
+                items, ended = await self._outbox.get()
             losses = self._losses
-            envelope = _Envelope(self._node, items, resync=losses != self._announced)
+            envelope = _Envelope(self._node, items, resync=losses != self._announced, ended=ended)
             try:
                 async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                     await self._client.publish(CHANNEL, msgspec.json.encode(envelope))
@@ -193,6 +208,8 @@ class RedisBroker:
             return
         if envelope.node == self._node:
             return
+        if envelope.ended:
+            self._hub.end_sessions(envelope.ended)
         if envelope.resync:
             self._hub.resync_all()
         for raw in envelope.items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,12 +73,13 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             opened,
             directory,
             recorder,
-            IdentifyLimits(),
+            IdentifyLimits(anonymous_per_minute=settings.anonymous_per_minute),
             hub,
             broker,
             outbound=OutboundClient(),
             session_tokens=tokens,
         )
+        directory.on_change = functools.partial(stream.recheck_app_streams, state)
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(directory.poll_until(stop)),

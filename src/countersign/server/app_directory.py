@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -56,6 +57,10 @@ class AppDirectory:
         self._box = box
         self._apps: dict[str, AppConfig] = {}
         self._missing: dict[str, float] = {}  # unknown ids, briefly, against id floods
+        self._versions: dict[str, int] = {}  # every app's version at the last poll
+        # Told which apps changed since the last poll (a secret revoked on any node, or
+        # by the CLI): their open streams are rechecked at once.
+        self.on_change: Callable[[Sequence[str]], None] | None = None
 
     async def get(self, app_id: str) -> AppConfig | None:
         now = time.monotonic()
@@ -98,6 +103,14 @@ class AppDirectory:
     async def refresh(self) -> None:
         """Drop every cached app whose version changed or that no longer exists."""
         versions = await self._database.run(apps.config_versions)
+        changed = [
+            app_id
+            for app_id, version in versions.items()
+            if self._versions.get(app_id, version) != version
+        ]
+        self._versions = versions
+        if changed and self.on_change is not None:
+            self.on_change(changed)
         for app_id, config in list(self._apps.items()):
             if versions.get(app_id) != config.record.config_version:
                 self._apps.pop(app_id, None)

@@ -53,6 +53,20 @@ class FailureLimiter:
         if len(window) > self._limit.failures:
             window.popleft()
 
+    def take(self, key: str) -> int | None:
+        """Count one now and return ``None``, or the seconds to wait (nothing counted).
+        Check and count in one step, so a burst in flight cannot all pass the check."""
+        wait = self.retry_after(key)
+        if wait is None:
+            self.fail(key)
+        return wait
+
+    def give_back(self, key: str) -> None:
+        """Forget the newest count of ``key`` (what was taken turned out free)."""
+        window = self._failures.get(key)
+        if window:
+            window.pop()
+
     def _evict(self) -> None:
         # Under a spray of distinct keys, forget the quietest half rather than grow.
         horizon = self._clock() - self._limit.window_seconds
@@ -64,16 +78,20 @@ class FailureLimiter:
 
 
 class IdentifyLimits:
-    """The two limits identify checks before it verifies anything."""
+    """The limits identify checks before it verifies anything: failures per address and
+    per identifier, and new unverified visitors (and their conversations) per address."""
 
     def __init__(
         self,
         per_ip: Limit = Limit(failures=30, window_seconds=300),
         per_identifier: Limit = Limit(failures=10, window_seconds=300),
         clock: Callable[[], float] = time.monotonic,
+        anonymous_per_minute: int = 30,
     ) -> None:
         self.by_ip = FailureLimiter(per_ip, clock)
         self.by_identifier = FailureLimiter(per_identifier, clock)
+        self.new_visitors = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock)
+        self.conversation_starts = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock)
 
     def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
         waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]

@@ -34,14 +34,16 @@ def live_session(
     claims: TokenClaims, browser: BrowserSession | None, now: datetime
 ) -> SessionView | None:
     """The session an authentic token stands for, unless it has ended: expired, its
-    browser's epoch moved on (logout, another identity), or its secret was revoked."""
+    browser's visitor retired (logout, another identity), the secret it names revoked
+    or expired, or the browser identified under another secret since."""
     if (
         browser is None
         or claims.expires_at <= now
         or browser.epoch != claims.epoch
         or browser.contact_id is None
         or browser.status is None
-        or browser.secret_revoked
+        or browser.secret_id != claims.secret_id
+        or not browser.secret_active(now)
     ):
         return None
     return SessionView(
@@ -58,7 +60,9 @@ def live_session(
 
 def has_ended(session: SessionView, browser: BrowserSession | None, now: datetime) -> bool:
     """Whether a session found live earlier has ended since (stream rechecks)."""
-    claims = TokenClaims(session.id, session.visitor_id, session.epoch, session.expires_at)
+    claims = TokenClaims(
+        session.id, session.visitor_id, session.epoch, session.expires_at, session.secret_id
+    )
     return live_session(claims, browser, now) is None
 
 

@@ -180,7 +180,9 @@
     const epoch = S.epoch;
     let doc;
     try {
-      doc = await api("POST", "/v1/widget/identify", body, null);
+      // The token of the session this replaces proves the browser is the same one, so
+      // a change of identity ends that session everywhere (a visitor id alone cannot).
+      doc = await api("POST", "/v1/widget/identify", body, old);
     } catch (e) {
       return e === STALE ? undefined : failed(e, w, tries, claimed);
     }

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    case,
     false,
     insert,
     select,
@@ -83,6 +82,9 @@ class Identified:
     visitor_id: str
     contact: ContactView
     session_epoch: int  # the browser's session epoch its new token is issued in
+    # (visitor id, epoch) of the browser's session that this identify ended, if any:
+    # its streams must close.
+    ended: tuple[str, int] | None = None
 
 
 _contacts = cast(Table, Contact.__table__)
@@ -230,7 +232,9 @@ _VISITOR: Final = Prepared(
         _visitors.c.session_status,
         _visitors.c.session_secret_id,
     ).where(
-        _visitors.c.id == bindparam("b_visitor_id"), _visitors.c.app_id == bindparam("b_app_id")
+        _visitors.c.id == bindparam("b_visitor_id"),
+        _visitors.c.app_id == bindparam("b_app_id"),
+        _visitors.c.retired_at.is_(None),  # a retired id is unknown: the browser gets a new one
     )
 )
 _INSERT_VISITOR: Final = Prepared(
@@ -246,50 +250,54 @@ _INSERT_VISITOR: Final = Prepared(
         session_secret_id=bindparam("b_secret_id"),
     )
 )
-_SET_OWN_CONTACT: Final = Prepared(
-    update(_visitors)
-    .where(_visitors.c.id == bindparam("b_visitor_id"))
-    .values(contact_id=bindparam("b_contact_id"))
-)
-_LINK_VISITOR: Final = Prepared(
-    update(_visitors)
-    .where(_visitors.c.id == bindparam("b_visitor_id"))
-    .values(linked_contact_id=bindparam("b_contact_id"))
-)
-# The browser's session now acts as this contact, status and secret. A change of
-# contact moves the epoch on, ending the tokens of the identity before; the same
-# contact keeps it (a new tab, a reload, a rotated secret). One statement, so two
-# identifies of one browser racing on PostgreSQL cannot leave a token of the loser live.
+# The same identity again (a reload, a new tab, a status between anonymous and
+# unverified on the browser's own contact, a secret rotated): the session keeps its
+# epoch and names what proved it now. Tokens naming another secret end with this.
 _SET_BROWSER_SESSION: Final = Prepared(
     update(_visitors)
     .where(_visitors.c.id == bindparam("b_visitor_id"))
-    .values(
-        session_epoch=case(
-            (
-                _visitors.c.session_contact_id.is_not_distinct_from(bindparam("b_contact_id")),
-                _visitors.c.session_epoch,
-            ),
-            else_=_visitors.c.session_epoch + 1,
-        ),
-        session_contact_id=bindparam("b_contact_id"),
-        session_status=bindparam("b_status"),
-        session_secret_id=bindparam("b_secret_id"),
-    )
-    .returning(_visitors.c.session_epoch)
+    .values(session_status=bindparam("b_status"), session_secret_id=bindparam("b_secret_id"))
 )
-_END_BROWSER_SESSION: Final = Prepared(
+# An anonymous or unverified browser proves who it is: the visitor (its history moved
+# along) now serves the verified contact, and the epoch moves on, ending the tokens of
+# what it was. Guarded by the epoch read, so of two racing identifies one wins.
+_PROVE_BROWSER: Final = Prepared(
     update(_visitors)
     .where(
         _visitors.c.id == bindparam("b_visitor_id"),
         _visitors.c.session_epoch == bindparam("b_epoch"),
     )
-    .values(session_epoch=_visitors.c.session_epoch + 1, session_contact_id=None)
-    .returning(_visitors.c.session_epoch)
+    .values(
+        session_epoch=_visitors.c.session_epoch + 1,
+        session_contact_id=bindparam("b_contact_id"),
+        session_status="verified",
+        session_secret_id=bindparam("b_secret_id"),
+        linked_contact_id=bindparam("b_contact_id"),
+    )
+    .returning(_visitors.c.id)  # a row when it won
+)
+# Logout or a change of identity: every token of the visitor ends (the epoch moves on,
+# its session names no contact) and its id is never adopted again. Guarded by the
+# epoch, so of two racing requests only one retires it.
+_RETIRE_VISITOR: Final = Prepared(
+    update(_visitors)
+    .where(
+        _visitors.c.id == bindparam("b_visitor_id"),
+        _visitors.c.session_epoch == bindparam("b_epoch"),
+        _visitors.c.retired_at.is_(None),
+    )
+    .values(
+        session_epoch=_visitors.c.session_epoch + 1,
+        session_contact_id=None,
+        retired_at=bindparam("b_now"),
+    )
+    .returning(_visitors.c.id)  # a row when it retired it
 )
 
 
 def _browser_sessions() -> Select[Any]:
-    """What a browser's session acts as, with whether its secret was revoked."""
+    """What a browser's session acts as, with when the secret that verified it ended
+    (revoked or expired), if it did."""
     return select(
         _visitors.c.id,
         _visitors.c.app_id,
@@ -298,6 +306,7 @@ def _browser_sessions() -> Select[Any]:
         _visitors.c.session_status,
         _visitors.c.session_secret_id,
         _secrets.c.revoked_at,
+        _secrets.c.expires_at,
     ).select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
 
 
@@ -314,6 +323,20 @@ class _VisitorRow(NamedTuple):
     session_contact_id: str | None
     session_status: str | None
     session_secret_id: str | None
+
+    @property
+    def verified(self) -> bool:
+        return self.session_status == "verified"
+
+    def serves(self, claim: Claim, contact: ContactView | None) -> bool:
+        """Whether this visitor already is the browser's session for ``claim``
+        (``contact``: the verified contact of a verified claim)."""
+        if self.session_contact_id is None:
+            return False
+        if contact is not None:
+            return self.verified and self.session_contact_id == contact.id
+        # Anonymous and unverified claims live on the browser's own contact.
+        return not self.verified and self.session_contact_id == self.contact_id
 
 
 def _is_plain_verified(claim: Claim, value: str | None) -> bool:
@@ -398,36 +421,34 @@ def _verified_contact(
     return _contact_view(connection.execute(lookup).one())
 
 
-def _own_contact(
-    connection: Connection,
-    app_id: str,
-    visitor: _VisitorRow | None,
-    claim: Claim,
-    metadata: dict[str, Any],
-    now: datetime,
-) -> ContactView:
-    """The visitor's own (never verified) contact, created on first need. A visitor
-    still to be created (``None``) is given this contact when it is inserted."""
-    values: dict[str, Any] = {
+def _own_contact_values(claim: Claim, metadata: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
         "b_user_id": claim.user_id if claim.status == "unverified" else None,
         "b_email": claim.email if claim.status == "unverified" else None,
         "b_metadata": metadata,
         "b_now": now,
     }
-    if visitor is None or visitor.contact_id is None:
-        contact_id = new_row_id("con", 12)
-        _INSERT_OWN_CONTACT.rows(
-            connection,
-            {"b_contact_id": contact_id, "b_app_id": app_id, "b_attributes": {}, **values},
-        )
-        if visitor is not None:
-            _SET_OWN_CONTACT.rows(
-                connection, {"b_visitor_id": visitor.id, "b_contact_id": contact_id}
-            )
-    else:
-        contact_id = visitor.contact_id
-        _UPDATE_OWN_CONTACT.rows(connection, {"b_contact_id": contact_id, **values})
+
+
+def _new_own_contact(
+    connection: Connection, app_id: str, claim: Claim, metadata: dict[str, Any], now: datetime
+) -> ContactView:
+    """A new browser's own (never verified) contact."""
+    contact_id = new_row_id("con", 12)
+    _INSERT_OWN_CONTACT.rows(
+        connection,
+        {
+            "b_contact_id": contact_id,
+            "b_app_id": app_id,
+            "b_attributes": {},
+            **_own_contact_values(claim, metadata, now),
+        },
+    )
     return _contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
+
+
+class NewVisitorRefused(Exception):
+    """``identify(..., may_create_visitor=False)`` would have created a visitor."""
 
 
 def identify(
@@ -439,13 +460,28 @@ def identify(
     metadata: dict[str, Any],
     secret_id: str | None,
     now: datetime,
+    held_epoch: int | None = None,
+    may_create_visitor: bool = True,
 ) -> Identified:
     """Resolve the browser's contact for ``claim`` and make it the browser's session.
 
-    A verified claim links the visitor to the verified contact (so its history follows
-    the user across devices); any other claim uses the visitor's own contact. If the
-    browser's session acted as another contact, its epoch moves on: a change of identity
-    in the same browser ends the previous identity's tokens.
+    A visitor serves one identity at a time, and a verified one for good:
+
+    - the same identity again keeps the visitor and its tokens (unless they name
+      another secret: a rotation);
+    - an anonymous or unverified browser that proves who it is keeps its visitor, takes
+      its history along to the verified contact (it follows the user across devices)
+      and ends the tokens of what it was;
+    - any other change is a new visitor, with an id of ours. The verified browser's
+      visitor is retired -- its tokens end, its id is never adopted again -- only when
+      the request holds one of its tokens of the current epoch (``held_epoch``: the
+      widget sends its token when it identifies again). A visitor id replayed from
+      elsewhere, without one, starts a new visitor and cannot end that browser's
+      sessions.
+
+    With ``may_create_visitor=False`` (the caller's limit on new visitors is spent),
+    anything that would need a new visitor raises :class:`NewVisitorRefused` instead,
+    so the caller rolls back and answers a returning browser only.
     """
     found = (
         _VISITOR.one_or_none(connection, {"b_visitor_id": visitor_id, "b_app_id": app_id})
@@ -453,47 +489,65 @@ def identify(
         else None
     )
     visitor = None if found is None else _VisitorRow(*found)
-    verified = claim.status == "verified"
-    if verified:
-        contact = _verified_contact(connection, app_id, claim, metadata, now)
-    else:
-        contact = _own_contact(connection, app_id, visitor, claim, metadata, now)
-    session = {"b_contact_id": contact.id, "b_status": claim.status, "b_secret_id": secret_id}
-    if visitor is None:
-        # Unknown or absent: a new visitor with an id of ours. A client-chosen id is
-        # never adopted, so nobody can step into another browser's anonymous history by
-        # naming it. It is inserted after its contact, already pointing at it.
-        current_visitor = new_row_id("vis", 16)
-        _INSERT_VISITOR.rows(
+    verified_contact = (
+        _verified_contact(connection, app_id, claim, metadata, now)
+        if claim.status == "verified"
+        else None
+    )
+    if visitor is not None and visitor.serves(claim, verified_contact):
+        if verified_contact is None:
+            assert visitor.contact_id is not None  # serves() checked it
+            _UPDATE_OWN_CONTACT.rows(
+                connection,
+                {"b_contact_id": visitor.contact_id, **_own_contact_values(claim, metadata, now)},
+            )
+            own = {"b_contact_id": visitor.contact_id}
+            contact = _contact_view(_CONTACT_BY_ID.one(connection, own))
+        else:
+            contact = verified_contact
+        if (visitor.session_status, visitor.session_secret_id) != (claim.status, secret_id):
+            _SET_BROWSER_SESSION.rows(
+                connection,
+                {"b_visitor_id": visitor.id, "b_status": claim.status, "b_secret_id": secret_id},
+            )
+        return Identified(visitor.id, contact, session_epoch=visitor.session_epoch)
+
+    if visitor is not None and not visitor.verified and verified_contact is not None:
+        if visitor.contact_id is not None:
+            # What this browser started before proving who it is follows the user.
+            move_conversations(connection, visitor.contact_id, verified_contact.id)
+        session = {"b_visitor_id": visitor.id, "b_epoch": visitor.session_epoch}
+        if _PROVE_BROWSER.rows(
             connection,
-            {
-                "b_visitor_id": current_visitor,
-                "b_app_id": app_id,
-                "b_own_contact_id": None if verified else contact.id,
-                "b_linked_contact_id": contact.id if verified else None,
-                "b_now": now,
-                **session,
-            },
-        )
-        return Identified(current_visitor, contact, session_epoch=0)
-    current_visitor = visitor.id
-    if verified and visitor.linked_contact_id != contact.id:
-        _LINK_VISITOR.rows(
-            connection, {"b_visitor_id": current_visitor, "b_contact_id": contact.id}
-        )
-    if verified and visitor.contact_id is not None:
-        # What this browser started before proving who it is follows the user.
-        move_conversations(connection, visitor.contact_id, contact.id)
-    epoch = visitor.session_epoch
-    if (visitor.session_contact_id, visitor.session_status, visitor.session_secret_id) != (
-        contact.id,
-        claim.status,
-        secret_id,
-    ):
-        (epoch,) = _SET_BROWSER_SESSION.one(
-            connection, {"b_visitor_id": current_visitor, **session}
-        )
-    return Identified(current_visitor, contact, session_epoch=epoch)
+            {**session, "b_contact_id": verified_contact.id, "b_secret_id": secret_id},
+        ):
+            proven = (visitor.id, visitor.session_epoch)
+            return Identified(visitor.id, verified_contact, visitor.session_epoch + 1, proven)
+    if not may_create_visitor:
+        raise NewVisitorRefused
+    ended: tuple[str, int] | None = None
+    if visitor is not None and visitor.verified and held_epoch == visitor.session_epoch:
+        retire = {"b_visitor_id": visitor.id, "b_epoch": visitor.session_epoch, "b_now": now}
+        if _RETIRE_VISITOR.rows(connection, retire):
+            ended = (visitor.id, visitor.session_epoch)
+    contact = verified_contact or _new_own_contact(connection, app_id, claim, metadata, now)
+    # A client-chosen id is never adopted, so nobody can step into another browser's
+    # history by naming it. The visitor is inserted after its contact, pointing at it.
+    current_visitor = new_row_id("vis", 16)
+    _INSERT_VISITOR.rows(
+        connection,
+        {
+            "b_visitor_id": current_visitor,
+            "b_app_id": app_id,
+            "b_own_contact_id": None if verified_contact else contact.id,
+            "b_linked_contact_id": contact.id if verified_contact else None,
+            "b_now": now,
+            "b_contact_id": contact.id,
+            "b_status": claim.status,
+            "b_secret_id": secret_id,
+        },
+    )
+    return Identified(current_visitor, contact, session_epoch=0, ended=ended)
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,16 +557,20 @@ class BrowserSession:
     visitor_id: str
     app_id: str
     epoch: int
-    contact_id: str | None  # None after logout
+    contact_id: str | None  # None once retired (logout, another identity)
     status: IdentityStatus | None
     secret_id: str | None
-    secret_revoked: bool  # the secret that verified it was revoked since
+    secret_ended_at: datetime | None  # when the secret that verified it was revoked or expires
+
+    def secret_active(self, now: datetime) -> bool:
+        return self.secret_ended_at is None or self.secret_ended_at > now
 
 
 def _browser_session(row: Sequence[Any]) -> BrowserSession:
-    visitor_id, app_id, epoch, contact_id, status, secret_id, revoked_at = row
+    visitor_id, app_id, epoch, contact_id, status, secret_id, revoked_at, expires_at = row
+    ends = [moment for moment in (revoked_at, expires_at) if moment is not None]
     return BrowserSession(
-        visitor_id, app_id, epoch, contact_id, status, secret_id, revoked_at is not None
+        visitor_id, app_id, epoch, contact_id, status, secret_id, min(ends) if ends else None
     )
 
 
@@ -531,11 +589,13 @@ def browser_sessions(connection: Connection, visitor_ids: Sequence[str]) -> list
     return [_browser_session(row) for row in rows]
 
 
-def end_browser_session(connection: Connection, visitor_id: str, epoch: int) -> bool:
-    """Logout: end every token of this browser's session ``epoch``; False if it had
-    already ended."""
+def end_browser_session(connection: Connection, visitor_id: str, epoch: int, now: datetime) -> bool:
+    """Logout: retire the browser's visitor, ending every token of its session
+    ``epoch``; False if it had already ended."""
     return bool(
-        _END_BROWSER_SESSION.rows(connection, {"b_visitor_id": visitor_id, "b_epoch": epoch})
+        _RETIRE_VISITOR.rows(
+            connection, {"b_visitor_id": visitor_id, "b_epoch": epoch, "b_now": now}
+        )
     )
 
 

@@ -181,10 +181,12 @@ class Visitor(Base):
     first needed) holds what it did while anonymous or unverified;
     ``linked_contact_id`` is the verified contact it proved to be.
 
-    The ``session_*`` columns are the browser's session: its signed tokens
-    (server/session_tokens.py) name this row and the epoch they were issued in, and act
-    as ``session_contact_id`` with ``session_status``. Logout or a change of identity
-    moves the epoch on, which ends every earlier token of this browser.
+    The ``session_*`` columns are the browser's session: its sealed tokens
+    (server/session_tokens.py) name this row, the epoch they were issued in and the
+    secret that verified them, and act as ``session_contact_id`` with
+    ``session_status``. A visitor serves one identity: logout or a change of identity
+    retires it (``retired_at``; the epoch moves on, ending every token of it) and the
+    browser continues as a new visitor.
     """
 
     __tablename__ = "visitors"
@@ -204,6 +206,7 @@ class Visitor(Base):
     )
     session_status: Mapped[str | None] = mapped_column(String(16), default=None)
     session_secret_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class VerificationLogEntry(Base):

@@ -18,7 +18,8 @@ from ...storage import messaging
 from ...storage.models import utcnow
 from ..auth import SessionDep
 from ..body import read_model
-from ..errors import ApiError
+from ..client_ip import client_ip
+from ..errors import ApiError, documented_errors
 from ..openapi import json_body
 from ..state import StateDep
 from ..text import storable_json, storable_text
@@ -84,9 +85,21 @@ async def list_conversations(
     status_code=201,
     summary="Start a conversation, with a first message when body is given",
     openapi_extra=json_body(NewConversation),
+    responses=documented_errors({429: "rate_limited (unverified sessions), with Retry-After"}),
 )
 async def create_conversation(request: Request, session: SessionDep, state: StateDep) -> Response:
     payload = await read_model(request, NewConversation, state.settings.max_body_bytes)
+    if not session.verified:
+        # Anyone can open anonymous browsers: their conversations, which land in the
+        # team's inbox, are limited per address. A verified user's never are.
+        key = f"{session.app_id}\0{client_ip(request, state.settings.trusted_proxies)}"
+        if (wait := state.limits.conversation_starts.take(key)) is not None:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many new conversations from this address; try again later",
+                headers={"Retry-After": str(wait)},
+            )
     body = (
         storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
         if payload.body is not None

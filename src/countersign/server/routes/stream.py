@@ -4,7 +4,14 @@ The token comes in the first message, never the URL (URLs end up in logs):
 ``{"token": "<session_token>", "since": <last seq seen, or null>}``. The server answers
 ``{"type": "ready", "seq": <latest>}``, replays what came after ``since``, then sends
 each new event as ``{"type", "data", "seq"}``. A bad token closes with 4401, and so
-does a session revoked or expired while connected, within ``SESSION_RECHECK_SECONDS``.
+does a session that ends while connected:
+
+- logout or a change of identity in that browser: at once on the node that handled it
+  (before it answers, so no event of the old identity follows), and on the others as
+  soon as the broker brings the word (``Broker.end_visitors``);
+- a change to the app's secrets (a revocation): when the node's app directory sees the
+  app's version move, about a second, on every node;
+- anything else (expiry, a secret that expires): within ``SESSION_RECHECK_SECONDS``.
 
 Built for many idle widgets per node (``benchmarks/fanout.py``, SPEC section 9): an
 idle stream holds no task of its own, sessions are rechecked in bulk, and an event
@@ -19,13 +26,14 @@ import functools
 import json
 import logging
 import weakref
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from fastapi import APIRouter
 from sqlalchemy import Connection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ...realtime.hub import StreamHub, Subscriber
+from ...realtime.hub import SessionEnd, StreamHub, Subscriber
 from ...storage import identities, messaging
 from ...storage.models import utcnow
 from ..sessions import SessionView, has_ended, open_session
@@ -82,7 +90,7 @@ async def stream(websocket: WebSocket) -> None:
     # (anything delivered twice is dropped by seq).
     live = _LiveStream(websocket, state, session)
     sweep = _sweep_of(state)
-    unsubscribe = state.hub.subscribe(live.subscriber)
+    unsubscribe = live.unsubscribe = state.hub.subscribe(live.subscriber)
     try:
 
         def latest(connection: Connection) -> int:
@@ -91,11 +99,13 @@ async def stream(websocket: WebSocket) -> None:
         head = await state.backend.database.run(latest)
         start = head if since is None else min(since, head)
         live.subscriber.last_seq = start
+        sweep.add(live)  # from here, the end of the session closes this stream
+        if live.cut_off:
+            return
         await websocket.send_text(json.dumps({"type": "ready", "seq": head}))
         if start < head:
             live.subscriber.offer(None)  # replay (start, head] from the log
         live.start()
-        sweep.add(live)
         await live.hold()
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
@@ -120,24 +130,49 @@ class _LiveStream:
     ``benchmarks/fanout.py``). One sender at a time keeps the events in order.
     """
 
-    __slots__ = ("_loop", "_sender", "_started", "_state", "_websocket", "session", "subscriber")
+    __slots__ = (
+        "_closing",
+        "_loop",
+        "_sender",
+        "_started",
+        "_state",
+        "_websocket",
+        "cut_off",
+        "session",
+        "subscriber",
+        "unsubscribe",
+    )
 
     def __init__(self, websocket: WebSocket, state: ServerState, session: SessionView) -> None:
         self._websocket = websocket
         self._state = state
         self._loop = asyncio.get_running_loop()
         self._sender: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._started = False  # nothing may overtake ``ready``
+        self.cut_off = False  # the session ended: nothing more is sent
         self.session = session
         self.subscriber = Subscriber(session.contact_id, 0, self._wake)
+        self.unsubscribe: Callable[[], None] = _nothing
 
     def start(self) -> None:
-        self._started = True
+        self._started = not self.cut_off
         self._wake()
 
     def _wake(self) -> None:
         if self._started and self._sender is None and self.subscriber.has_work:
             self._sender = self._loop.create_task(self._send_pending())
+
+    def cut(self) -> None:
+        """The session ended: from this moment nothing more is sent, then the socket
+        closes with 4401. Synchronous, so that the request that ended the session
+        (logout, identify as someone else) answers only after its streams went quiet."""
+        if self.cut_off:
+            return
+        self.cut_off = True
+        self._started = False
+        self.unsubscribe()
+        self._closing = self._loop.create_task(_close(self._websocket, CLOSE_UNAUTHORIZED))
 
     async def _fetch_after(self, contact_id: str, since: int) -> list[messaging.StreamItem]:
         database = self._state.backend.database
@@ -145,8 +180,10 @@ class _LiveStream:
 
     async def _send_pending(self) -> None:
         try:
-            while self.subscriber.has_work:
+            while self._started and self.subscriber.has_work:
                 for item in await self.subscriber.next_batch(self._fetch_after):
+                    if not self._started:
+                        return  # cut off while the batch was read
                     await self._websocket.send_text(_wire_text(item))
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass  # the client left; ``hold`` sees it too
@@ -164,9 +201,6 @@ class _LiveStream:
             message = await self._websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-
-    async def end(self, code: int) -> None:
-        await _close(self._websocket, code)
 
     async def stop(self) -> None:
         self._started = False
@@ -191,6 +225,8 @@ class _SessionSweep:
         self._database = state.backend.database
         self._streams: dict[str, set[_LiveStream]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._rechecks: set[asyncio.Task[None]] = set()
+        state.hub.watch_endings(self.end_sessions)
 
     def add(self, live: _LiveStream) -> None:
         self._streams.setdefault(live.session.visitor_id, set()).add(live)
@@ -209,34 +245,51 @@ class _SessionSweep:
             self._task.cancel()
             self._task = None
 
-    async def end_browser(self, visitor_id: str) -> None:
-        """Close this node's streams of a browser's session now (logout ends every
-        token of that browser); other nodes' streams close at their next sweep."""
-        for live in tuple(self._streams.get(visitor_id, ())):
-            await live.end(CLOSE_UNAUTHORIZED)
+    def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
+        """These sessions ended (logout, another identity): cut their streams on this
+        node now (the hub calls this, with this node's news and the other nodes')."""
+        for visitor_id, epoch in ended:
+            for live in tuple(self._streams.get(visitor_id, ())):
+                if live.session.epoch <= epoch:
+                    live.cut()
+
+    def recheck_apps(self, app_ids: Iterable[str]) -> None:
+        """Recheck now the sessions of these apps' streams (their secrets changed)."""
+        wanted = set(app_ids)
+        visitor_ids = [
+            visitor_id
+            for visitor_id, streams in self._streams.items()
+            if any(live.session.app_id in wanted for live in streams)
+        ]
+        if visitor_ids:
+            task = asyncio.get_running_loop().create_task(self._recheck(visitor_ids))
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
+
+    async def _recheck(self, visitor_ids: Sequence[str]) -> None:
+        for start in range(0, len(visitor_ids), SWEEP_CHUNK):
+            chunk = visitor_ids[start : start + SWEEP_CHUNK]
+            try:
+                browsers = await self._database.run(
+                    functools.partial(identities.browser_sessions, visitor_ids=chunk)
+                )
+            except Exception:
+                log.exception("rechecking widget stream sessions failed")
+                continue  # keep the streams; the next sweep tries again
+            now = utcnow()
+            current = {browser.visitor_id: browser for browser in browsers}
+            for visitor_id in chunk:
+                for live in tuple(self._streams.get(visitor_id, ())):
+                    if has_ended(live.session, current.get(visitor_id), now):
+                        live.cut()
+            # SQLite runs on the event loop: let deliveries through between chunks.
+            await asyncio.sleep(0)
 
     async def _run(self) -> None:
         while True:
             # Read at each turn, not bound once: tests shorten it.
             await asyncio.sleep(SESSION_RECHECK_SECONDS)
-            visitor_ids = list(self._streams)
-            for start in range(0, len(visitor_ids), SWEEP_CHUNK):
-                chunk = visitor_ids[start : start + SWEEP_CHUNK]
-                try:
-                    browsers = await self._database.run(
-                        functools.partial(identities.browser_sessions, visitor_ids=chunk)
-                    )
-                except Exception:
-                    log.exception("rechecking widget stream sessions failed")
-                    continue  # keep the streams; the next sweep tries again
-                now = utcnow()
-                current = {browser.visitor_id: browser for browser in browsers}
-                for visitor_id in chunk:
-                    for live in tuple(self._streams.get(visitor_id, ())):
-                        if has_ended(live.session, current.get(visitor_id), now):
-                            await live.end(CLOSE_UNAUTHORIZED)
-                # SQLite runs on the event loop: let deliveries through between chunks.
-                await asyncio.sleep(0)
+            await self._recheck(list(self._streams))
 
 
 # One sweep per server (per hub: tests run several apps in one process), made on its
@@ -251,11 +304,15 @@ def _sweep_of(state: ServerState) -> _SessionSweep:
     return sweep
 
 
-async def end_browser_streams(state: ServerState, visitor_id: str) -> None:
-    """Close the open streams of a browser whose session just ended (logout)."""
+def recheck_app_streams(state: ServerState, app_ids: Iterable[str]) -> None:
+    """Recheck the sessions of these apps' open streams now (a secret was revoked)."""
     sweep = _SWEEPS.get(state.hub)
     if sweep is not None:
-        await sweep.end_browser(visitor_id)
+        sweep.recheck_apps(app_ids)
+
+
+def _nothing() -> None:
+    return None
 
 
 # Every widget of a contact is sent the same event object: encode it once, not once per

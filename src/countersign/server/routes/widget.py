@@ -16,6 +16,7 @@ from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..identify import (
+    Decision,
     IdentifyBody,
     RequestContext,
     check_origin,
@@ -29,7 +30,6 @@ from ..identify import (
 )
 from ..openapi import json_body
 from ..state import ServerState, StateDep
-from .stream import end_browser_streams
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -72,32 +72,93 @@ async def identify(request: Request) -> Response:
             "the identity could not be verified; the app's operators can see why in "
             "the verification log",
         )
-    identified = await state.backend.database.run_grouped(
-        lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
-            c,
-            config.webhook_events,
-            config.record.id,
-            decision.claim.status,
-            decision.method,
-            identities.identify(
+    visitor_key, may_create_visitor = _reserve_new_visitor(state, body, decision, context)
+    try:
+        identified = await state.backend.database.run_grouped(
+            lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
                 c,
-                app_id=config.record.id,
-                visitor_id=body.visitor_id,
-                claim=decision.claim,
-                metadata=metadata,
-                secret_id=decision.secret_id,
-                now=now,
-            ),
-            now,
+                config.webhook_events,
+                config.record.id,
+                decision.claim.status,
+                decision.method,
+                identities.identify(
+                    c,
+                    app_id=config.record.id,
+                    visitor_id=body.visitor_id,
+                    claim=decision.claim,
+                    metadata=metadata,
+                    secret_id=decision.secret_id,
+                    now=now,
+                    held_epoch=_held_epoch(state, request, body.visitor_id),
+                    may_create_visitor=may_create_visitor,
+                ),
+                now,
+            )
         )
-    )
+    except identities.NewVisitorRefused:
+        raise _too_many_visitors(state, _visitor_key(body, context)) from None
+    if visitor_key is not None and identified.visitor_id == body.visitor_id:
+        state.limits.new_visitors.give_back(visitor_key)
+    if identified.ended is not None:
+        # That browser's previous identity ends here: its streams go quiet before we
+        # answer, on this node, and close on the others as soon as they hear.
+        await state.broker.end_sessions([identified.ended])
     expires_at = session_expiry(decision, context, now)
     token, _ = state.session_tokens.issue(
-        identified.visitor_id, identified.session_epoch, expires_at
+        identified.visitor_id, identified.session_epoch, expires_at, decision.secret_id
     )
     if decision.secret_id is not None:
         state.recorder.secret_used(decision.secret_id, now)
     return _json(response_document(token, expires_at, identified, decision, warnings))
+
+
+def _reserve_new_visitor(
+    state: ServerState, body: IdentifyBody, decision: Decision, context: RequestContext
+) -> tuple[str | None, bool]:
+    """New unverified visitors are limited per address: one is counted before the write,
+    so a burst in flight cannot all pass, and given back when the browser turns out to
+    be returning. Over the limit, a browser that names its visitor is still answered if
+    it is returning: the write then refuses to create one (NewVisitorRefused).
+
+    Returns the key counted against (None: nothing counted) and whether the write may
+    create a visitor."""
+    if decision.claim.status == "verified":
+        return None, True
+    key = _visitor_key(body, context)
+    if state.limits.new_visitors.take(key) is None:
+        return key, True
+    if body.visitor_id is None:
+        raise _too_many_visitors(state, key)
+    return None, False
+
+
+def _visitor_key(body: IdentifyBody, context: RequestContext) -> str:
+    return f"{body.app_id}\0{context.client_ip}"
+
+
+def _too_many_visitors(state: ServerState, key: str) -> ApiError:
+    wait = state.limits.new_visitors.retry_after(key) or 1
+    return ApiError(
+        429,
+        "rate_limited",
+        "too many new visitors from this address; try again later",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _held_epoch(state: ServerState, request: Request, visitor_id: str | None) -> int | None:
+    """The epoch of the session token this request holds for its own ``visitor_id``:
+    proof that it comes from that browser (the widget sends its token when it
+    identifies again), so a change of identity may retire that browser's visitor."""
+    if visitor_id is None:
+        return None
+    header = request.headers.get("authorization")
+    if header is None or header[:7].lower() != "bearer ":
+        return None
+    claims = state.session_tokens.open(header[7:].strip())
+    if claims is None or claims.visitor_id != visitor_id:
+        return None
+    return claims.epoch
 
 
 # POSTs to exactly this path are answered ahead of the app by server/fast_path.py; the
@@ -116,7 +177,7 @@ router.add_api_route(
             413: "payload_too_large",
             415: "unsupported_media_type",
             422: "invalid_request, invalid_identifier or invalid_metadata",
-            429: "rate_limited, with Retry-After",
+            429: "rate_limited (failed proofs, or new unverified visitors), with Retry-After",
         }
     ),
 )
@@ -124,11 +185,12 @@ router.add_api_route(
 
 @router.post("/logout", summary="End this session; the widget starts a new anonymous visitor")
 async def logout(session: SessionDep, state: StateDep) -> Response:
+    now = utcnow()
     await state.backend.database.run(
-        lambda c: identities.end_browser_session(c, session.visitor_id, session.epoch)
+        lambda c: identities.end_browser_session(c, session.visitor_id, session.epoch, now)
     )
-    # An open stream of this browser must not deliver one more event.
-    await end_browser_streams(state, session.visitor_id)
+    # An open stream of this browser must not deliver one more event, on any node.
+    await state.broker.end_sessions([(session.visitor_id, session.epoch)])
     return _json({"logged_out": True})
 
 
