@@ -100,6 +100,13 @@ class AppDirectory:
         self._apps.pop(app_id, None)
         self._missing.pop(app_id, None)
 
+    def secrets_changed(self, app_id: str) -> None:
+        """This node just changed the app's secrets (a revocation): drop the cached app
+        and recheck its open streams now, not at the next poll."""
+        self.invalidate(app_id)
+        if self.on_change is not None:
+            self.on_change([app_id])
+
     async def refresh(self) -> None:
         """Drop every cached app whose version changed or that no longer exists."""
         versions = await self._database.run(apps.config_versions)

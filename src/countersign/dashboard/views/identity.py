@@ -205,7 +205,7 @@ async def revoke_secret(
         await state.backend.database.run(lambda c: apps.revoke_secret(c, app.id, secret_id))
     except apps.SecretNotFound:
         raise NotFound("This app has no such secret.") from None
-    state.directory.invalidate(app.id)
+    state.directory.secrets_changed(app.id)  # its streams close now, not at the next poll
     await audit(request, state, operator, app.id, "secret.revoked", secret_id)
     return RedirectResponse(f"{_base(app.id)}?saved=revoked", status_code=303)
 
