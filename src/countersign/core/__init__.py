@@ -30,10 +30,11 @@ from .identifiers import identifier_bytes as identifier_bytes
 from .identifiers import identifier_text as identifier_text
 from .keyring import KeyRing as KeyRing
 from .keyring import RingKey as RingKey
+from .mac import PreparedKey as PreparedKey
+from .mac import compute_mac as compute_mac
+from .mac import hmac_sha256 as hmac_sha256
 from .secret import Secret as Secret
 from .secret import SecretLike as SecretLike
-from .signing import PreparedKey as PreparedKey
-from .signing import compute_mac as compute_mac
 from .signing import sign as sign
 from .signing import verify as verify
 from .signing import verify_message as verify_message

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import hmac
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from .compare import macs_equal
 from .encoding import MAC_SIZE, decode_signature
 from .exc import InvalidIdentifier
 from .identifiers import identifier_text
+from .mac import hmac_sha256
 from .secret import Secret, SecretLike
 from .signing import as_secret_list
 
@@ -248,8 +248,7 @@ def _found(code: DiagnosisCode, secret_id: str | None = None) -> Diagnosis:
     return Diagnosis(code, HINTS[code], secret_id)
 
 
-def _hmac(key: bytes, message: bytes) -> bytes:
-    return hmac.digest(key, message, "sha256")
+_hmac = hmac_sha256
 
 
 def _whitespace_keys(

@@ -15,8 +15,8 @@ from .diagnosis import Diagnosis, diagnose_keys
 from .encoding import Encoding, decode_signature, encode_mac
 from .exc import InvalidIdentifier, InvalidSecret
 from .identifiers import identifier_bytes
+from .mac import PreparedKey
 from .secret import Secret, SecretLike
-from .signing import PreparedKey
 
 
 @dataclass(frozen=True, slots=True)

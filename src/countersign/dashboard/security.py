@@ -11,8 +11,6 @@ so the login form is protected too.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import secrets
 from collections.abc import Sequence
@@ -21,7 +19,9 @@ from typing import Final
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from ..core.compare import macs_equal
 from ..core.encoding import b64url
+from ..core.mac import hmac_sha256
 
 SESSION_COOKIE: Final = "countersign_dashboard"
 LOGIN_COOKIE: Final = "countersign_login"
@@ -64,14 +64,13 @@ def new_token() -> str:
 
 
 def csrf_token(cookie_token: str) -> str:
-    mac = hmac.digest(cookie_token.encode(), _CSRF_LABEL, hashlib.sha256)
-    return b64url(mac)
+    return b64url(hmac_sha256(cookie_token.encode(), _CSRF_LABEL))
 
 
 def csrf_matches(cookie_token: str | None, presented: str | None) -> bool:
     if not cookie_token or not presented or len(presented) > MAX_TOKEN_CHARS:
         return False
-    return hmac.compare_digest(csrf_token(cookie_token).encode(), presented.encode())
+    return macs_equal(csrf_token(cookie_token).encode(), presented.encode())
 
 
 def cookie_token(connection: HTTPConnection, name: str) -> str | None:

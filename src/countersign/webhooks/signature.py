@@ -19,14 +19,14 @@ any one matching is enough. Receivers need only this module::
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Iterable
 from typing import Final
 
 from ..core.compare import macs_equal
+from ..core.encoding import MAC_SIZE
+from ..core.mac import hmac_sha256
 
 SIGNATURE_HEADER: Final = "X-Countersign-Signature"
 DEFAULT_TOLERANCE_SECONDS: Final = 300
@@ -55,7 +55,7 @@ def _as_bytes(payload: bytes | str) -> bytes:
 
 def _mac(secret: str, timestamp: int, payload: bytes) -> bytes:
     message = str(timestamp).encode("ascii") + b"." + payload
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    return hmac_sha256(secret.encode("utf-8"), message)
 
 
 def sign(payload: bytes | str, secret: str | Iterable[str], *, timestamp: int | None = None) -> str:
@@ -85,7 +85,7 @@ def _parse(header: str) -> tuple[int, list[bytes]]:
                 mac = bytes.fromhex(value) if value.isascii() else b""
             except ValueError:
                 mac = b""
-            if len(mac) == hashlib.sha256().digest_size:
+            if len(mac) == MAC_SIZE:
                 macs.append(mac)
         # Other schemes are ignored, so a receiver keeps working when a new one is added.
     if timestamp is None:
