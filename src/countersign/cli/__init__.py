@@ -7,6 +7,7 @@ module stays the table of contents.
 from __future__ import annotations
 
 import click
+from click_default_group import DefaultGroup
 
 from .actions import actions_group
 from .apps import apps_group
@@ -19,10 +20,18 @@ from .serve import serve_command
 from .webhooks import webhooks_group
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DefaultGroup,
+    default="serve",  # `countersign` alone, or `countersign --port 9000`, serves
+    default_if_no_args=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="countersign")
 def cli() -> None:
-    """Countersign: verified identities for your chat and notification widget."""
+    """Countersign: verified identities for your chat and notification widget.
+
+    With no command, runs `serve`.
+    """
 
 
 cli.add_command(sign_command)
