@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from countersign.storage import apps, operators, webhooks
-from countersign.webhooks.events import EVENT_TYPES
+from countersign.vocabulary.webhook_events import EVENT_TYPES
 from tests.dashboard.conftest import AGENT, OWNER, Dashboard, csrf_of
 from tests.server.conftest import Harness
 from tests.webhooks.conftest import FAST, receiver, run_db

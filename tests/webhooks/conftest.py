@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from countersign import sign
 from countersign.storage import webhooks
-from countersign.webhooks.events import EVENT_TYPES
+from countersign.vocabulary.webhook_events import EVENT_TYPES
 from tests.server.conftest import Harness, make_harness
 from tests.webhooks.receiver import Receiver
 

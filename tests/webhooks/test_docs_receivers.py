@@ -28,8 +28,8 @@ import pytest
 
 from countersign import sign as sign_identity
 from countersign.storage import apps, webhooks
+from countersign.vocabulary.webhook_events import EVENT_TYPES
 from countersign.webhooks import sign
-from countersign.webhooks.events import EVENT_TYPES
 from tests.conftest import IN_CI
 from tests.realtime.conftest import free_port
 from tests.server.conftest import Harness

@@ -15,9 +15,9 @@ import msgspec
 
 from ..outbound import OutboundClient, OutboundError, OutboundPolicy
 from ..storage.ids import new_id
-from ..webhooks import SIGNATURE_HEADER, sign
+from ..vocabulary.action_schema import InvalidSchema, ParameterError, first_parameter_error
+from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .payload import Caller, request_body
-from .schema import InvalidSchema, ParameterError, first_parameter_error
 
 #: The most of an answer that is read; more is a ``response_too_large`` failure.
 MAX_RESPONSE_BYTES: Final = 65_536

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..storage import webhooks
-from ..webhooks.events import EVENT_TYPES
+from ..vocabulary.webhook_events import EVENT_TYPES
 from .options import (
     Column,
     add_switch_commands,

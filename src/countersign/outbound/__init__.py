@@ -5,11 +5,11 @@ SSRF guard, one deadline, no redirects and a bounded response; ``check_url`` che
 URL when it is defined. See :mod:`.client` for what is guaranteed and why.
 """
 
-from .addresses import is_public_address as is_public_address
+from ..vocabulary.addresses import is_public_address as is_public_address
+from ..vocabulary.outbound_errors import ERROR_CODES as ERROR_CODES
+from ..vocabulary.outbound_errors import OutboundError as OutboundError
+from ..vocabulary.urls import check_url as check_url
 from .client import OutboundClient as OutboundClient
 from .client import OutboundPolicy as OutboundPolicy
 from .client import OutboundResponse as OutboundResponse
-from .errors import ERROR_CODES as ERROR_CODES
-from .errors import OutboundError as OutboundError
 from .resolve import Resolver as Resolver
-from .urls import check_url as check_url

@@ -29,10 +29,10 @@ from typing import Final, Self
 import httpx2
 
 from .. import __version__
-from .addresses import parse_address
-from .errors import OutboundError
+from ..vocabulary.addresses import parse_address
+from ..vocabulary.outbound_errors import OutboundError
+from ..vocabulary.urls import Target, parse_target, refuse_private
 from .resolve import Resolver, system_resolver
-from .urls import Target, parse_target, refuse_private
 
 USER_AGENT: Final = f"Countersign/{__version__} (+https://github.com/countersign)"
 MAX_TIMEOUT_SECONDS: Final = 60.0

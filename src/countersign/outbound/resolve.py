@@ -11,7 +11,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
-from .errors import OutboundError
+from ..vocabulary.outbound_errors import OutboundError
 
 #: ``(host, port) -> addresses as text``. Tests may pass their own to the client.
 Resolver = Callable[[str, int], Awaitable[list[str]]]

@@ -15,10 +15,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from ..actions.schema import DEFAULT_SCHEMA, InvalidSchema, check_parameters_schema
 from ..core import Secret
-from ..outbound import OutboundError, check_url
-from ..webhooks import new_signing_secret
+from ..vocabulary.action_schema import DEFAULT_SCHEMA, InvalidSchema, check_parameters_schema
+from ..vocabulary.outbound_errors import OutboundError
+from ..vocabulary.urls import check_url
+from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
 from .ids import new_id

@@ -36,9 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from ..core import Secret
-from ..outbound import OutboundError, check_url
-from ..webhooks.events import EVENT_TYPES, contact_fields
-from ..webhooks.signature import new_signing_secret
+from ..vocabulary.outbound_errors import OutboundError
+from ..vocabulary.urls import check_url
+from ..vocabulary.webhook_events import EVENT_TYPES, contact_fields
+from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
 from .ids import new_id
@@ -284,7 +285,7 @@ def enqueue(
     the caller's transaction; the event id, or ``None`` when no endpoint wants it.
 
     With ``contact_id`` the payload gains ``contact`` and ``identity`` (see
-    :func:`countersign.webhooks.events.contact_fields`): looked up only when someone
+    :func:`countersign.vocabulary.webhook_events.contact_fields`): looked up only when someone
     listens, so an app without webhooks pays one indexed read here.
     """
     rows = connection.execute(

@@ -35,9 +35,9 @@ from ..storage import webhooks
 from ..storage.database import Database
 from ..storage.encryption import SecretBox
 from ..storage.models import utcnow
+from ..vocabulary.webhook_events import envelope_bytes
+from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .backoff import RetryPolicy
-from .events import envelope_bytes
-from .signature import SIGNATURE_HEADER, sign
 
 log = logging.getLogger("countersign.webhooks")
 

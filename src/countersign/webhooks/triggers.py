@@ -18,7 +18,12 @@ from sqlalchemy import Connection
 
 from ..storage import webhooks
 from ..storage.identities import Identified
-from .events import CONTACT_IDENTIFIED, IDENTITY_FAILED, contact_fields, identity_failed_data
+from ..vocabulary.webhook_events import (
+    CONTACT_IDENTIFIED,
+    IDENTITY_FAILED,
+    contact_fields,
+    identity_failed_data,
+)
 
 if TYPE_CHECKING:
     from ..server.app_directory import AppConfig

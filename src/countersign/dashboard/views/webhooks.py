@@ -21,7 +21,7 @@ from ...server.state import ServerState, StateDep
 from ...storage import operators, webhooks
 from ...storage.apps import AppRecord
 from ...storage.operators import OperatorRecord
-from ...webhooks.events import EVENT_TYPES
+from ...vocabulary.webhook_events import EVENT_TYPES
 from ..auth import AppDep, OwnerDep, audit
 from ..errors import NotFound
 from ..pages import page

@@ -17,7 +17,7 @@ from typing import Final
 import httpx2
 
 from .addresses import IPAddress, is_public_address, parse_address
-from .errors import OutboundError
+from .outbound_errors import OutboundError
 
 MAX_URL_CHARS: Final = 2048
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
