@@ -51,6 +51,11 @@ class Settings:
     verification_log_retention: timedelta = timedelta(days=90)
     webhook_retention: timedelta = timedelta(days=30)
     action_log_retention: timedelta = timedelta(days=30)
+    # Dashboard passwords: an argon2 check holds its memory cost (64 MiB) while it runs,
+    # so no more run at once than the cores and this much memory allow; the others wait
+    # up to password_check_wait seconds for a turn, then get 429 (dashboard/password_gate.py).
+    password_memory_mib: int = 256
+    password_check_wait: float = 3.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -140,6 +145,17 @@ def _retention_values(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def _password_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if value := env.get("COUNTERSIGN_PASSWORD_MEMORY_MIB"):
+        values["password_memory_mib"] = _int("COUNTERSIGN_PASSWORD_MEMORY_MIB", value, 1, 65536)
+    if value := env.get("COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS"):
+        values["password_check_wait"] = _float(
+            "COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS", value, 0.0, 30.0
+        )
+    return values
+
+
 def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(
@@ -173,6 +189,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
     values.update(_webhook_values(env))
     values.update(_retention_values(env))
+    values.update(_password_values(env))
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

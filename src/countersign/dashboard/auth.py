@@ -5,7 +5,8 @@ Failed logins are limited per client IP and per email (a sliding window of failu
 the same limiter identify uses): a guesser gets a few tries per account and a few
 dozen per address, then 429 with Retry-After. The limits live in the process; with
 several nodes each keeps its own, which multiplies an attacker's budget by the node
-count and no more.
+count and no more. The argon2 checks themselves run a bounded number at once
+(:mod:`.password_gate`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from starlette.requests import HTTPConnection
 from ..server.client_ip import client_ip
 from ..server.ratelimit import FailureLimiter, Limit
 from ..server.state import ServerState, StateDep
+from ..settings import Settings
 from ..storage import apps, operators
 from ..storage.ids import token_digest
 from ..storage.models import utcnow
 from ..storage.operators import OperatorRecord
 from .errors import NotFound, NotLoggedIn, OwnersOnly, RateLimited
+from .password_gate import MIB, PasswordGate
 from .security import SESSION_COOKIE, cookie_token
 
 LOGIN_FAILURES_PER_EMAIL: Final = Limit(failures=5, window_seconds=900)
@@ -33,6 +36,7 @@ REVEAL_FAILURES_PER_OPERATOR: Final = Limit(failures=5, window_seconds=900)
 
 @dataclass
 class DashboardLimits:
+    passwords: PasswordGate
     by_email: FailureLimiter = field(
         default_factory=lambda: FailureLimiter(LOGIN_FAILURES_PER_EMAIL)
     )
@@ -40,6 +44,11 @@ class DashboardLimits:
     reveals: FailureLimiter = field(
         default_factory=lambda: FailureLimiter(REVEAL_FAILURES_PER_OPERATOR)
     )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DashboardLimits:
+        budget = settings.password_memory_mib * MIB
+        return cls(PasswordGate.for_budget(budget, settings.password_check_wait))
 
     def check_login(self, ip: str, email: str) -> None:
         waits = [self.by_ip.retry_after(ip), self.by_email.retry_after(email.strip().lower())]
@@ -60,7 +69,7 @@ def dashboard_limits(connection: HTTPConnection) -> DashboardLimits:
     state = connection.app.state
     limits = getattr(state, "dashboard_limits", None)
     if not isinstance(limits, DashboardLimits):
-        limits = DashboardLimits()
+        limits = DashboardLimits.for_settings(state.countersign.settings)
         state.dashboard_limits = limits
     return limits
 

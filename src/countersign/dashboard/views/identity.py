@@ -25,7 +25,6 @@ from ...storage import apps, operators
 from ...storage.apps import AppRecord
 from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
-from .. import passwords
 from ..auth import AppDep, OwnerDep, audit, dashboard_limits
 from ..errors import BadForm, NotFound, RateLimited
 from ..pages import page
@@ -169,12 +168,13 @@ async def create_secret(
 async def reveal_secret(
     secret_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
 ) -> Response:
-    limiter = dashboard_limits(request).reveals
+    limits = dashboard_limits(request)
+    limiter = limits.reveals
     if (wait := limiter.retry_after(operator.id)) is not None:
         raise RateLimited("Too many wrong passwords. Wait a few minutes.", retry_after=wait)
     password = form_of(request).get("password", "")
     stored = await state.backend.database.run(lambda c: operators.password_hash_of(c, operator.id))
-    if not await passwords.check_password_async(stored, password):
+    if not await limits.passwords.check(stored, password):
         limiter.fail(operator.id)
         await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
         return await _settings_page(
