@@ -3,7 +3,10 @@
 Each test is named after what an attacker did and fails on the code the review found:
 
 - a burst of wrong passwords ran every argon2 check at once (64 MiB each): the server
-  grew to 2.4 GiB resident.
+  grew to 2.4 GiB resident;
+- five wrong passwords from any address locked the owner out everywhere for 15 minutes;
+- the limits were checked before and counted after the hash, so a burst of concurrent
+  guesses was checked in full, at the login and at the reveal-a-secret form alike.
 
 The bursts run concurrently on the app's own event loop, each request from an address
 of its choosing (``httpx2.ASGITransport``); the memory test runs a real server.
@@ -27,6 +30,7 @@ from argon2 import PasswordHasher
 from countersign.context import open_backend
 from countersign.dashboard import passwords
 from countersign.dashboard.password_gate import MIB, concurrent_checks, usable_cores
+from countersign.dashboard.security import SESSION_COOKIE
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import operators
 from countersign.storage.models import utcnow
@@ -35,6 +39,9 @@ from tests.realtime.conftest import ServerNode, free_port
 from .conftest import OWNER, PASSWORD, Dashboard, csrf_of
 
 ATTACKER = "203.0.113.66"
+ELSEWHERE = "198.51.100.7"
+PER_ACCOUNT_AND_ADDRESS = 5
+PER_ACCOUNT = 50
 
 
 class WatchedHasher(PasswordHasher):
@@ -93,6 +100,23 @@ def browser(app: Any, address: str, **kwargs: Any) -> httpx2.AsyncClient:
 
 def login_form(email: str, password: str, token: str) -> dict[str, str]:
     return {"email": email, "password": password, "csrf_token": token}
+
+
+async def logins(
+    app: Any, address: str, attempts: list[tuple[str, str]], accept: str = "text/html"
+) -> list[httpx2.Response]:
+    """Every ``(email, password)`` of ``attempts`` posted at once from ``address``."""
+    async with browser(app, address) as client:
+        token = csrf_of((await client.get("/dashboard/login")).text)
+        posts = [
+            client.post(
+                "/dashboard/login",
+                data=login_form(email, password, token),
+                headers={"accept": accept},
+            )
+            for email, password in attempts
+        ]
+        return list(await asyncio.gather(*posts))
 
 
 def statuses(responses: list[httpx2.Response]) -> list[int]:
@@ -251,3 +275,116 @@ def test_a_burst_of_wrong_passwords_stays_within_the_memory_budget(tmp_path: Pat
         f"peak {peak} KiB is {(peak - baseline) // 1024} MiB over the {baseline} KiB "
         f"at rest; {slots} checks at once allow {allowed // 1024} MiB"
     )
+
+
+# ------------------------------------------------------- guesses at the login form
+
+
+def test_a_burst_of_wrong_passwords_for_one_operator_checks_at_most_five(
+    dashboard: Dashboard, watch_hasher: Callable[..., WatchedHasher]
+) -> None:
+    hasher = watch_hasher()
+    attempts = [(OWNER, f"guess {number}") for number in range(40)]
+    responses = on_the_app(dashboard, logins, ATTACKER, attempts, "application/json")
+    assert statuses(responses) == [401] * PER_ACCOUNT_AND_ADDRESS + [429] * 35
+    assert hasher.checks == PER_ACCOUNT_AND_ADDRESS
+    for response in responses:
+        if response.status_code == 429:
+            assert_rate_limited(response)
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_owner_out_elsewhere(
+    dashboard: Dashboard,
+) -> None:
+    guesses = [(OWNER, f"guess {number}") for number in range(PER_ACCOUNT_AND_ADDRESS)]
+    assert statuses(on_the_app(dashboard, logins, ATTACKER, guesses)) == [401] * 5
+    # At the guesser's address the right password is refused too: it learns nothing.
+    [limited] = on_the_app(dashboard, logins, ATTACKER, [(OWNER, PASSWORD)])
+    assert_rate_limited(limited)
+    assert SESSION_COOKIE not in limited.cookies
+    # The owner, from anywhere else, gets in.
+    [owner] = on_the_app(dashboard, logins, ELSEWHERE, [(OWNER, PASSWORD)])
+    assert owner.status_code == 303, owner.text
+    assert SESSION_COOKIE in owner.cookies
+
+
+def test_guessing_one_account_from_many_addresses_is_still_bounded(
+    dashboard: Dashboard,
+) -> None:
+    guesses = [(OWNER, f"guess {number}") for number in range(PER_ACCOUNT_AND_ADDRESS)]
+    for number in range(PER_ACCOUNT // PER_ACCOUNT_AND_ADDRESS):  # 10 addresses x 5
+        answers = on_the_app(dashboard, logins, f"192.0.2.{number}", guesses)
+        assert statuses(answers) == [401] * PER_ACCOUNT_AND_ADDRESS
+    # The account's hourly budget is spent: a new address is refused before any check.
+    [refused] = on_the_app(dashboard, logins, "192.0.2.200", [(OWNER, "guess")])
+    assert_rate_limited(refused)
+    # Other accounts are untouched.
+    [agent] = on_the_app(dashboard, logins, "192.0.2.200", [("agent@example.com", PASSWORD)])
+    assert agent.status_code == 303
+
+
+def test_only_wrong_passwords_count_against_the_budget(dashboard: Dashboard) -> None:
+    wrong, right = [(OWNER, "guess")], [(OWNER, PASSWORD)]
+    for _ in range(PER_ACCOUNT_AND_ADDRESS - 1):
+        assert statuses(on_the_app(dashboard, logins, ATTACKER, wrong)) == [401]
+    # The owner's own logins in between (counted while checked) are given back ...
+    for _ in range(10):
+        assert statuses(on_the_app(dashboard, logins, ATTACKER, right)) == [303]
+    # ... so the fifth wrong one is still checked, and only the sixth refused.
+    assert statuses(on_the_app(dashboard, logins, ATTACKER, wrong)) == [401]
+    [limited] = on_the_app(dashboard, logins, ATTACKER, wrong)
+    assert_rate_limited(limited)
+
+
+# ------------------------------------------------ guesses at the reveal-secret form
+
+
+@pytest.fixture
+def logged_in_owner(dashboard: Dashboard) -> dict[str, str]:
+    """The owner's session cookie, and the CSRF token of their identity page."""
+    dashboard.logged_in()
+    token = csrf_of(dashboard.client.get(dashboard.url("identity")).text)
+    return {SESSION_COOKIE: dashboard.client.cookies[SESSION_COOKIE], "csrf": token}
+
+
+async def reveals(
+    app: Any, address: str, url: str, session: dict[str, str], guesses: list[str]
+) -> list[httpx2.Response]:
+    cookies = {SESSION_COOKIE: session[SESSION_COOKIE]}
+    async with browser(app, address, cookies=cookies) as client:
+        posts = [
+            client.post(url, data={"password": guess, "csrf_token": session["csrf"]})
+            for guess in guesses
+        ]
+        return list(await asyncio.gather(*posts))
+
+
+def test_a_burst_of_wrong_reveal_passwords_checks_at_most_five(
+    dashboard: Dashboard,
+    logged_in_owner: dict[str, str],
+    watch_hasher: Callable[..., WatchedHasher],
+) -> None:
+    hasher = watch_hasher()
+    url = dashboard.url(f"identity/secrets/{dashboard.harness.secret_id}/reveal")
+    guesses = [f"guess {number}" for number in range(40)]
+    responses = on_the_app(dashboard, reveals, ATTACKER, url, logged_in_owner, guesses)
+    assert statuses(responses) == [403] * PER_ACCOUNT_AND_ADDRESS + [429] * 35
+    assert hasher.checks == PER_ACCOUNT_AND_ADDRESS
+    for response in responses:
+        assert dashboard.harness.secret not in response.text
+        if response.status_code == 429:
+            assert_rate_limited(response)
+
+
+def test_wrong_reveal_passwords_from_one_address_do_not_block_the_owner_elsewhere(
+    dashboard: Dashboard, logged_in_owner: dict[str, str]
+) -> None:
+    url = dashboard.url(f"identity/secrets/{dashboard.harness.secret_id}/reveal")
+    guesses = ["guess"] * PER_ACCOUNT_AND_ADDRESS
+    refused = on_the_app(dashboard, reveals, ATTACKER, url, logged_in_owner, guesses)
+    assert statuses(refused) == [403] * PER_ACCOUNT_AND_ADDRESS
+    [limited] = on_the_app(dashboard, reveals, ATTACKER, url, logged_in_owner, [PASSWORD])
+    assert_rate_limited(limited)
+    [shown] = on_the_app(dashboard, reveals, ELSEWHERE, url, logged_in_owner, [PASSWORD])
+    assert shown.status_code == 200
+    assert dashboard.harness.secret in shown.text

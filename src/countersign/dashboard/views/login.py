@@ -17,7 +17,7 @@ from ...storage import apps, operators
 from ...storage.ids import token_digest
 from ...storage.models import utcnow
 from .. import passwords
-from ..auth import OperatorDep, dashboard_limits, operator_of, peer
+from ..auth import OperatorDep, dashboard_limits, login_account, operator_of, peer
 from ..errors import RateLimited
 from ..pages import page
 from ..password_gate import PasswordGate
@@ -138,19 +138,20 @@ async def login(request: Request, state: StateDep) -> Response:
     target = safe_next(form.get("next"))
     limits = dashboard_limits(request)
     ip = peer(request, state)
-    limits.check_login(ip, email)
-    found = await state.backend.database.run(lambda c: operators.credentials(c, email))
-    stored = found[1] if found else None
-    if not await limits.passwords.check(stored, password) or found is None:
-        limits.login_failed(ip, email)
-        return await _login_page(
-            request,
-            state,
-            email=email,
-            target=target,
-            error="That email and password do not match an operator.",
-            status=401,
-        )
+    # Counted before the hash runs, given back if the password is right (attempts.py).
+    with limits.logins.attempt(login_account(email), ip) as attempt:
+        found = await state.backend.database.run(lambda c: operators.credentials(c, email))
+        stored = found[1] if found else None
+        if not await limits.passwords.check(stored, password) or found is None:
+            attempt.failed()
+            return await _login_page(
+                request,
+                state,
+                email=email,
+                target=target,
+                error="That email and password do not match an operator.",
+                status=401,
+            )
     operator, stored_hash = found
     token = new_token()
     digest = token_digest(token)
