@@ -21,9 +21,10 @@ sees a request only once its headers are complete, and a stalled body only as a
 
 A WebSocket leaves this protocol at its upgrade, and both limits with it.
 
-Every request pays a ``loop.time()`` per chunk received and two attribute writes; no
-request or connection has a timer of its own. One sweep per server, every second (or
-a quarter of the shorter limit, if that is less), closes the connections past a limit:
+Every request pays a ``loop.time()`` per chunk received and an attribute write when its
+headers are complete; no request or connection has a timer of its own. One sweep per
+server, every second (or a quarter of the shorter limit, if that is less), sets the
+header deadline of connections that have been answered and closes those past a limit:
 ``close()``, which still sends a response the client has not read yet, then
 ``abort()`` if the connection is still open a header limit later. The sweep runs
 only while there are connections to watch, so it has stopped by the time the server's
@@ -153,13 +154,6 @@ class SlowClientProtocol(HttpToolsProtocol):
         self._headers_due = NEVER
         super().on_headers_complete()
 
-    def on_response_complete(self) -> None:
-        # A pipelined request already read is started instead: its headers are in.
-        waiting_for_next = not self.pipeline
-        super().on_response_complete()
-        if waiting_for_next and not self.transport.is_closing():
-            self._headers_due = self.loop.time() + self._limits.header_seconds
-
     def handle_websocket_upgrade(self) -> None:
         # From here on the connection is the WebSocket protocol's; no limit applies.
         self._sweeper.forget(self)
@@ -174,9 +168,17 @@ class SlowClientProtocol(HttpToolsProtocol):
             return None
         if self.transport.is_closing():
             return None
+        cycle = self.cycle
+        if self._headers_due == NEVER and cycle is not None and cycle.response_complete:
+            # Answered, and no request read after it (a pipelined one is started at once;
+            # whatever arrives now has headers still to come): the next request's headers
+            # are due a limit from about now. Set here, not when the response completes,
+            # to keep that off every request's path; it is one sweep late at most.
+            if not self.pipeline:
+                self._headers_due = now + self._limits.header_seconds
+            return None
         if now >= self._headers_due:
             return self._close(now, "with request headers unfinished")
-        cycle = self.cycle
         if cycle is None or not cycle.more_body or cycle.response_complete:
             return None  # no body is awaited: no request, a request without, or answered
         if self.flow.read_paused or cycle.waiting_for_100_continue:
