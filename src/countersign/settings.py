@@ -54,6 +54,16 @@ class Settings:
     verification_log_retention: timedelta = timedelta(days=90)
     webhook_retention: timedelta = timedelta(days=30)
     action_log_retention: timedelta = timedelta(days=30)
+    # Dashboard passwords: an argon2 check holds its memory cost (64 MiB) while it runs,
+    # so no more run at once than the cores and this much memory allow; the others wait
+    # up to password_check_wait seconds for a turn, then get 429 (dashboard/password_gate.py).
+    password_memory_mib: int = 256
+    password_check_wait: float = 3.0
+    # A connection is closed when its request headers are not complete this long after
+    # it opened (or after its previous response), or when a request body it is sending
+    # brings no byte for this long (server/slow_clients.py). WebSockets are exempt.
+    request_header_timeout: float = 10.0
+    request_body_timeout: float = 10.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -143,6 +153,34 @@ def _retention_values(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def _password_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if value := env.get("COUNTERSIGN_PASSWORD_MEMORY_MIB"):
+        values["password_memory_mib"] = _int("COUNTERSIGN_PASSWORD_MEMORY_MIB", value, 1, 65536)
+    if value := env.get("COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS"):
+        values["password_check_wait"] = _float(
+            "COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS", value, 0.0, 30.0
+        )
+    return values
+
+
+#: Bounds of the slow-client limits: under 0.1 s a healthy client on a slow link would
+#: be cut; over 10 minutes the limit no longer protects anything.
+MIN_REQUEST_TIMEOUT: Final = 0.1
+MAX_REQUEST_TIMEOUT: Final = 600.0
+
+
+def _request_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field_name, name in (
+        ("request_header_timeout", "COUNTERSIGN_REQUEST_HEADER_TIMEOUT_SECONDS"),
+        ("request_body_timeout", "COUNTERSIGN_REQUEST_BODY_TIMEOUT_SECONDS"),
+    ):
+        if value := env.get(name):
+            values[field_name] = _float(name, value, MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT)
+    return values
+
+
 def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(
@@ -180,6 +218,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values["demo"] = demo.strip().lower() in ("1", "true", "yes", "on")
     values.update(_webhook_values(env))
     values.update(_retention_values(env))
+    values.update(_password_values(env))
+    values.update(_request_values(env))
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

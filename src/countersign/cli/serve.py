@@ -65,7 +65,10 @@ def serve_command(
     log_level: str,
 ) -> None:
     """Run the Countersign server (migrating the database first)."""
-    import uvicorn  # noqa: PLC0415 (only `serve` needs the web stack; other commands start fast)
+    # Only `serve` needs the web stack: other commands start fast.
+    import uvicorn  # noqa: PLC0415
+
+    from ..server.slow_clients import SlowClientProtocol  # noqa: PLC0415
 
     try:
         settings = load_settings(
@@ -117,7 +120,9 @@ def serve_command(
         host=host,
         port=port,
         workers=workers,
-        http="httptools" if importlib.util.find_spec("httptools") else "auto",
+        # httptools (uvicorn[standard] always installs it), closing clients too slow to
+        # send their request: uvicorn has no such limit of its own.
+        http=SlowClientProtocol,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "auto",
         access_log=access_log,
         log_level=log_level,

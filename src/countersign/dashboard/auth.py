@@ -1,58 +1,71 @@
 """Who is asking: the logged-in operator, their role, the app they are looking at, and
-the limits on failed logins.
+the limits on password guesses.
 
-Failed logins are limited per client IP and per email (a sliding window of failures,
-the same limiter identify uses): a guesser gets a few tries per account and a few
-dozen per address, then 429 with Retry-After. The limits live in the process; with
-several nodes each keeps its own, which multiplies an attacker's budget by the node
-count and no more.
+Guesses are limited per (account, client address), per account and, at the login, per
+address (:mod:`.attempts`), and the argon2 checks run a bounded number at once
+(:mod:`.password_gate`). Both live in the process: with several nodes each keeps its
+own, which multiplies an attacker's budget by the node count and no more.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from ..server.client_ip import client_ip
-from ..server.ratelimit import FailureLimiter, Limit
+from ..server.ratelimit import Limit
 from ..server.state import ServerState, StateDep
+from ..settings import Settings
 from ..storage import apps, operators
 from ..storage.ids import token_digest
 from ..storage.models import utcnow
 from ..storage.operators import OperatorRecord
-from .errors import NotFound, NotLoggedIn, OwnersOnly, RateLimited
+from .attempts import AttemptLimits, PasswordAttempts
+from .errors import NotFound, NotLoggedIn, OwnersOnly
+from .password_gate import MIB, PasswordGate
 from .security import SESSION_COOKIE, cookie_token
 
-LOGIN_FAILURES_PER_EMAIL: Final = Limit(failures=5, window_seconds=900)
-LOGIN_FAILURES_PER_IP: Final = Limit(failures=20, window_seconds=900)
-REVEAL_FAILURES_PER_OPERATOR: Final = Limit(failures=5, window_seconds=900)
+#: A guesser at one address gets 5 tries per account; the owner at another still gets
+#: in. Over every address an account gets 50 an hour, and one address 20 over every
+#: account (a spray).
+LOGIN_LIMITS: Final = AttemptLimits(
+    per_account_and_address=Limit(failures=5, window_seconds=900),
+    per_account=Limit(failures=50, window_seconds=3600),
+    per_address=Limit(failures=20, window_seconds=900),
+)
+#: Revealing a secret asks a logged-in owner for their password again. A guess there is
+#: worth no more than one at the login form, so it is held to the same budgets.
+REVEAL_LIMITS: Final = AttemptLimits(
+    per_account_and_address=Limit(failures=5, window_seconds=900),
+    per_account=Limit(failures=50, window_seconds=3600),
+)
 
 
 @dataclass
 class DashboardLimits:
-    by_email: FailureLimiter = field(
-        default_factory=lambda: FailureLimiter(LOGIN_FAILURES_PER_EMAIL)
-    )
-    by_ip: FailureLimiter = field(default_factory=lambda: FailureLimiter(LOGIN_FAILURES_PER_IP))
-    reveals: FailureLimiter = field(
-        default_factory=lambda: FailureLimiter(REVEAL_FAILURES_PER_OPERATOR)
-    )
+    logins: PasswordAttempts  # keyed by the email typed (known or not)
+    reveals: PasswordAttempts  # keyed by the operator's id
+    passwords: PasswordGate
 
-    def check_login(self, ip: str, email: str) -> None:
-        waits = [self.by_ip.retry_after(ip), self.by_email.retry_after(email.strip().lower())]
-        known = [wait for wait in waits if wait is not None]
-        if known:
-            raise RateLimited(
-                "Too many failed logins. Wait a few minutes and try again.",
-                retry_after=max(known),
-            )
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DashboardLimits:
+        return cls(
+            PasswordAttempts(
+                LOGIN_LIMITS, "Too many failed logins. Wait a few minutes and try again."
+            ),
+            PasswordAttempts(REVEAL_LIMITS, "Too many wrong passwords. Wait a few minutes."),
+            PasswordGate.for_budget(
+                settings.password_memory_mib * MIB, settings.password_check_wait
+            ),
+        )
 
-    def login_failed(self, ip: str, email: str) -> None:
-        self.by_ip.fail(ip)
-        self.by_email.fail(email.strip().lower()[:255])
+
+def login_account(email: str) -> str:
+    """The key a login's email is counted under: as the lookup matches it."""
+    return email.strip().lower()
 
 
 def dashboard_limits(connection: HTTPConnection) -> DashboardLimits:
@@ -60,7 +73,7 @@ def dashboard_limits(connection: HTTPConnection) -> DashboardLimits:
     state = connection.app.state
     limits = getattr(state, "dashboard_limits", None)
     if not isinstance(limits, DashboardLimits):
-        limits = DashboardLimits()
+        limits = DashboardLimits.for_settings(state.countersign.settings)
         state.dashboard_limits = limits
     return limits
 

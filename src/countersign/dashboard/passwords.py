@@ -1,9 +1,11 @@
-"""Operator passwords: argon2id hashes, checked in a worker thread.
+"""Operator passwords: argon2id hashes.
 
 argon2id at the library's RFC 9106 "low memory" profile (64 MiB, 3 passes) costs
 about 0.15 s per check on a small machine: cheap for one login, ruinous for a guesser
-with a stolen database. The check runs off the event loop so a login never stalls
-everyone else's requests.
+with a stolen database. The server runs these functions only through
+:class:`.password_gate.PasswordGate`: off the event loop, so a login never stalls
+everyone else's requests, and a bounded number at once, so a burst of logins cannot
+take the memory of the machine. The CLI calls them directly.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -61,11 +62,3 @@ def needs_rehash(password_hash: str) -> bool:
         return HASHER.check_needs_rehash(password_hash)
     except InvalidHashError:
         return False
-
-
-async def check_password_async(password_hash: str | None, password: str) -> bool:
-    return await anyio.to_thread.run_sync(check_password, password_hash, password)
-
-
-async def hash_password_async(password: str) -> str:
-    return await anyio.to_thread.run_sync(hash_password, password)

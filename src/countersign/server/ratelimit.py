@@ -7,6 +7,7 @@ from one address, gets 429 with Retry-After once over the limit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -45,13 +46,27 @@ class FailureLimiter:
             return None
         return max(1, math.ceil(window[0] - horizon))
 
-    def fail(self, key: str) -> None:
+    def fail(self, key: str) -> float:
+        """Count a failure of ``key`` now; returns its time, for :meth:`release`."""
         if len(self._failures) >= _MAX_KEYS and key not in self._failures:
             self._evict()
         window = self._failures.setdefault(key, deque())
-        window.append(self._clock())
+        now = self._clock()
+        window.append(now)
         if len(window) > self._limit.failures:
             window.popleft()
+        return now
+
+    def release(self, key: str, stamp: float) -> None:
+        """Forget the failure :meth:`fail` counted at ``stamp`` (an attempt counted
+        before its outcome was known, which turned out a success)."""
+        window = self._failures.get(key)
+        if window is None:
+            return  # evicted, or already out of the window
+        with contextlib.suppress(ValueError):
+            window.remove(stamp)
+        if not window:
+            del self._failures[key]
 
     def take(self, key: str) -> int | None:
         """Count one now and return ``None``, or the seconds to wait (nothing counted).

@@ -6,6 +6,10 @@ one connection serves the whole process without locking, and there is no thread 
 on the hot path. On PostgreSQL, where a call waits on the network, it runs in a worker
 thread from the engine's pool.
 
+Every engine hides its statements' parameters from its errors and logs: they carry
+user ids, metadata and token digests, and an error message ends up in log files and
+tracebacks that are kept and shared far more widely than the database itself.
+
 On SQLite, short writes made in the same turn of the event loop can share one commit
 (:meth:`Database.run_grouped`): a commit writes every page the transaction touched to
 the WAL, and the pages of table tails and of indexes on growing keys are the same for
@@ -45,6 +49,7 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         # One connection for the process: every call runs on the event loop's thread.
         poolclass=StaticPool,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "isolation_level": None, "timeout": 10},
     )
 
@@ -80,7 +85,9 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            )
         self._group: list[_Pending] = []
         # SQLite's one connection serves the process. The event loop is its usual user,
         # but a thread may run work too (tests, a CLI helper in-process); two threads on

@@ -25,9 +25,8 @@ from ...storage import apps, operators
 from ...storage.apps import AppRecord
 from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
-from .. import passwords
-from ..auth import AppDep, OwnerDep, audit, dashboard_limits
-from ..errors import BadForm, NotFound, RateLimited
+from ..auth import AppDep, OwnerDep, audit, dashboard_limits, peer
+from ..errors import BadForm, NotFound
 from ..pages import page
 from ..route import dashboard_router, form_of
 
@@ -169,22 +168,24 @@ async def create_secret(
 async def reveal_secret(
     secret_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
 ) -> Response:
-    limiter = dashboard_limits(request).reveals
-    if (wait := limiter.retry_after(operator.id)) is not None:
-        raise RateLimited("Too many wrong passwords. Wait a few minutes.", retry_after=wait)
+    limits = dashboard_limits(request)
     password = form_of(request).get("password", "")
-    stored = await state.backend.database.run(lambda c: operators.password_hash_of(c, operator.id))
-    if not await passwords.check_password_async(stored, password):
-        limiter.fail(operator.id)
-        await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
-        return await _settings_page(
-            request,
-            state,
-            operator,
-            app,
-            status=403,
-            problem="Wrong password: the secret was not revealed (and the attempt is logged).",
+    # Counted before the hash runs, given back if the password is right (attempts.py).
+    with limits.reveals.attempt(operator.id, peer(request, state)) as attempt:
+        stored = await state.backend.database.run(
+            lambda c: operators.password_hash_of(c, operator.id)
         )
+        if not await limits.passwords.check(stored, password):
+            attempt.failed()
+            await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
+            return await _settings_page(
+                request,
+                state,
+                operator,
+                app,
+                status=403,
+                problem="Wrong password: the secret was not revealed (and the attempt is logged).",
+            )
     box = state.backend.box
     try:
         secret = await state.backend.database.run(

@@ -17,8 +17,10 @@ from ...storage import apps, operators
 from ...storage.ids import token_digest
 from ...storage.models import utcnow
 from .. import passwords
-from ..auth import OperatorDep, dashboard_limits, operator_of, peer
+from ..auth import OperatorDep, dashboard_limits, login_account, operator_of, peer
+from ..errors import RateLimited
 from ..pages import page
+from ..password_gate import PasswordGate
 from ..rendering import render
 from ..route import LOGIN_PATH, csrf_cookie, dashboard_router, form_of
 from ..security import (
@@ -97,6 +99,17 @@ async def _login_page(
     return response
 
 
+async def _rehash(gate: PasswordGate, stored_hash: str, password: str) -> str | None:
+    """A hash at the current parameters when the stored one is weaker; not now (but
+    at a later login) when the server is busy checking other passwords."""
+    if not passwords.needs_rehash(stored_hash):
+        return None
+    try:
+        return await gate.hash(password)
+    except RateLimited:
+        return None
+
+
 @router.get("/dashboard")
 async def home(request: Request, state: StateDep) -> Response:
     operator = await operator_of(request, state)
@@ -125,28 +138,25 @@ async def login(request: Request, state: StateDep) -> Response:
     target = safe_next(form.get("next"))
     limits = dashboard_limits(request)
     ip = peer(request, state)
-    limits.check_login(ip, email)
-    found = await state.backend.database.run(lambda c: operators.credentials(c, email))
-    stored = found[1] if found else None
-    if not await passwords.check_password_async(stored, password) or found is None:
-        limits.login_failed(ip, email)
-        return await _login_page(
-            request,
-            state,
-            email=email,
-            target=target,
-            error="That email and password do not match an operator.",
-            status=401,
-        )
+    # Counted before the hash runs, given back if the password is right (attempts.py).
+    with limits.logins.attempt(login_account(email), ip) as attempt:
+        found = await state.backend.database.run(lambda c: operators.credentials(c, email))
+        stored = found[1] if found else None
+        if not await limits.passwords.check(stored, password) or found is None:
+            attempt.failed()
+            return await _login_page(
+                request,
+                state,
+                email=email,
+                target=target,
+                error="That email and password do not match an operator.",
+                status=401,
+            )
     operator, stored_hash = found
     token = new_token()
     digest = token_digest(token)
     now = utcnow()
-    rehash = (
-        await passwords.hash_password_async(password)
-        if passwords.needs_rehash(stored_hash)
-        else None
-    )
+    rehash = await _rehash(limits.passwords, stored_hash, password)
 
     def open_session(connection: Connection) -> None:
         operators.open_session(
