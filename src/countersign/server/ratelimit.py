@@ -76,12 +76,6 @@ class FailureLimiter:
             self.fail(key)
         return wait
 
-    def give_back(self, key: str) -> None:
-        """Forget the newest count of ``key`` (what was taken turned out free)."""
-        window = self._failures.get(key)
-        if window:
-            window.pop()
-
     def _evict(self) -> None:
         # Under a spray of distinct keys, forget the quietest half rather than grow.
         horizon = self._clock() - self._limit.window_seconds

@@ -72,7 +72,7 @@ async def identify(request: Request) -> Response:
             "the identity could not be verified; the app's operators can see why in "
             "the verification log",
         )
-    visitor_key, may_create_visitor = _reserve_new_visitor(state, body, decision, context)
+    reserved, may_create_visitor = _reserve_new_visitor(state, body, decision, context)
     try:
         identified = await state.backend.database.run_grouped(
             lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
@@ -97,8 +97,8 @@ async def identify(request: Request) -> Response:
         )
     except identities.NewVisitorRefused:
         raise _too_many_visitors(state, _visitor_key(body, context)) from None
-    if visitor_key is not None and identified.visitor_id == body.visitor_id:
-        state.limits.new_visitors.give_back(visitor_key)
+    if reserved is not None and identified.visitor_id == body.visitor_id:
+        state.limits.new_visitors.release(*reserved)  # a returning browser: not new
     if identified.ended is not None:
         # That browser's previous identity ends here: its streams go quiet before we
         # answer, on this node, and close on the others as soon as they hear.
@@ -114,19 +114,19 @@ async def identify(request: Request) -> Response:
 
 def _reserve_new_visitor(
     state: ServerState, body: IdentifyBody, decision: Decision, context: RequestContext
-) -> tuple[str | None, bool]:
+) -> tuple[tuple[str, float] | None, bool]:
     """New unverified visitors are limited per address: one is counted before the write,
     so a burst in flight cannot all pass, and given back when the browser turns out to
     be returning. Over the limit, a browser that names its visitor is still answered if
     it is returning: the write then refuses to create one (NewVisitorRefused).
 
-    Returns the key counted against (None: nothing counted) and whether the write may
-    create a visitor."""
+    Returns what was counted (key and time, for ``release``; None: nothing) and whether
+    the write may create a visitor."""
     if decision.claim.status == "verified":
         return None, True
     key = _visitor_key(body, context)
-    if state.limits.new_visitors.take(key) is None:
-        return key, True
+    if state.limits.new_visitors.retry_after(key) is None:
+        return (key, state.limits.new_visitors.fail(key)), True
     if body.visitor_id is None:
         raise _too_many_visitors(state, key)
     return None, False
