@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from ..dashboard import passwords
+from ..server.dashboard import passwords
 from ..settings import Settings, default_data_dir
 from ..storage import operators
 from ..storage.database import Database

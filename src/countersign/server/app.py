@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..context import Backend, open_backend
-from ..dashboard import site as dashboard_site
 from ..outbound import OutboundClient
 from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
@@ -22,6 +21,7 @@ from ..webhooks.delivery import DeliveryWorker
 from . import openapi as openapi_docs
 from .app_directory import AppDirectory
 from .cors import WidgetCors
+from .dashboard import site as dashboard_site
 from .errors import install_error_handlers
 from .fast_path import CountersignAPI
 from .nul_guard import NulGuard

@@ -1,6 +1,6 @@
 """Operators: their accounts, dashboard sessions and audit trail, and what they see.
 
-Passwords arrive here already hashed (argon2id, in ``countersign.dashboard.passwords``)
+Passwords arrive here already hashed (argon2id, in ``countersign.server.dashboard.passwords``)
 and session tokens as their SHA-256, so nothing in the database can log anyone in.
 
 The inbox queries at the end read across all of an app's contacts: they are for

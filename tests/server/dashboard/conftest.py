@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from countersign.dashboard import passwords
+from countersign.server.dashboard import passwords
 from countersign.storage import operators
 from countersign.storage.models import utcnow
 from tests.server.conftest import Harness, make_harness, wait_for

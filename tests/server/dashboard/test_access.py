@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from countersign.dashboard.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from countersign.server.dashboard.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
 from countersign.storage.models import OperatorSession
 
 from .conftest import AGENT, Dashboard, csrf_of

@@ -8,10 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ..server.state import ServerState
-from ..storage import apps
-from ..storage.models import utcnow
-from ..storage.operators import OperatorRecord
+from ...storage import apps
+from ...storage.models import utcnow
+from ...storage.operators import OperatorRecord
+from ..state import ServerState
 from .rendering import render
 from .security import SESSION_COOKIE, cookie_token, csrf_token
 

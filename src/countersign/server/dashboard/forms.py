@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from ..server.body import read_body
-from ..server.errors import ApiError
+from ..body import read_body
+from ..errors import ApiError
 from .errors import BadForm
 
 MAX_FIELDS: Final = 64

@@ -17,7 +17,7 @@ from typing import Any, Final
 import jinja2
 from starlette.responses import HTMLResponse
 
-from .. import __version__
+from ... import __version__
 
 PACKAGE_DIR: Final = Path(__file__).parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"

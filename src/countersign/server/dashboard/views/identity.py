@@ -20,11 +20,11 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ...server.state import ServerState, StateDep
-from ...storage import apps, operators
-from ...storage.apps import AppRecord
-from ...storage.models import utcnow
-from ...storage.operators import OperatorRecord
+from ....storage import apps, operators
+from ....storage.apps import AppRecord
+from ....storage.models import utcnow
+from ....storage.operators import OperatorRecord
+from ...state import ServerState, StateDep
 from ..auth import AppDep, OwnerDep, audit, dashboard_limits, peer
 from ..errors import BadForm, NotFound
 from ..pages import page

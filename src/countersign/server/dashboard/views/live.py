@@ -18,9 +18,9 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
-from ...server.state import ServerState
-from ...storage import apps, operators
-from ...storage.messaging import StreamItem
+from ....storage import apps, operators
+from ....storage.messaging import StreamItem
+from ...state import ServerState
 from ..auth import operator_of
 from ..security import SESSION_COOKIE, cookie_token, csrf_matches
 

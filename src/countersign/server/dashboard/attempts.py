@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from time import monotonic
 
-from ..server.ratelimit import FailureLimiter, Limit
+from ..ratelimit import FailureLimiter, Limit
 from .errors import RateLimited
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ...server.routes.conversations import MAX_MESSAGE_CHARS
-from ...server.state import StateDep
-from ...storage import messaging, operators
-from ...storage.models import utcnow
+from ....storage import messaging, operators
+from ....storage.models import utcnow
+from ...routes.conversations import MAX_MESSAGE_CHARS
+from ...state import StateDep
 from ..auth import AppDep, OperatorDep
 from ..errors import BadForm, NotFound
 from ..pages import page

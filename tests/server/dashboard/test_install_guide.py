@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from countersign.dashboard import snippets
-from countersign.dashboard.rendering import STATIC_DIR
+from countersign.server.dashboard import snippets
+from countersign.server.dashboard.rendering import STATIC_DIR
 
 from .conftest import Dashboard
 

@@ -17,11 +17,11 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ...server.state import ServerState, StateDep
-from ...storage import operators, webhooks
-from ...storage.apps import AppRecord
-from ...storage.operators import OperatorRecord
-from ...vocabulary.webhook_events import EVENT_TYPES
+from ....storage import operators, webhooks
+from ....storage.apps import AppRecord
+from ....storage.operators import OperatorRecord
+from ....vocabulary.webhook_events import EVENT_TYPES
+from ...state import ServerState, StateDep
 from ..auth import AppDep, OwnerDep, audit
 from ..errors import NotFound
 from ..pages import page

@@ -11,11 +11,11 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ...server.state import StateDep
-from ...settings import default_data_dir
-from ...storage import apps, operators
-from ...storage.ids import token_digest
-from ...storage.models import utcnow
+from ....settings import default_data_dir
+from ....storage import apps, operators
+from ....storage.ids import token_digest
+from ....storage.models import utcnow
+from ...state import StateDep
 from .. import passwords
 from ..auth import OperatorDep, dashboard_limits, login_account, operator_of, peer
 from ..errors import RateLimited

@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...core import HINTS
-from ...server.state import StateDep
+from ....core import HINTS
+from ...state import StateDep
 from ..auth import AppDep, OwnerDep
 from ..pages import page
 from ..route import dashboard_router

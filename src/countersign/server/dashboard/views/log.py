@@ -15,10 +15,10 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...core import HINTS
-from ...server.state import StateDep
-from ...storage import operators, verification_log
-from ...storage.models import utcnow
+from ....core import HINTS
+from ....storage import operators, verification_log
+from ....storage.models import utcnow
+from ...state import StateDep
 from ..auth import AppDep, OwnerDep
 from ..errors import BadForm
 from ..pages import page

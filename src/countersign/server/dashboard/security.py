@@ -19,9 +19,9 @@ from typing import Final
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from ..core.compare import macs_equal
-from ..core.encoding import b64url
-from ..core.mac import hmac_sha256
+from ...core.compare import macs_equal
+from ...core.encoding import b64url
+from ...core.mac import hmac_sha256
 
 SESSION_COOKIE: Final = "countersign_dashboard"
 LOGIN_COOKIE: Final = "countersign_login"

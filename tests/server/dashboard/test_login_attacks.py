@@ -28,9 +28,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from countersign.context import open_backend
-from countersign.dashboard import passwords
-from countersign.dashboard.password_gate import MIB, concurrent_checks, usable_cores
-from countersign.dashboard.security import SESSION_COOKIE
+from countersign.server.dashboard import passwords
+from countersign.server.dashboard.password_gate import MIB, concurrent_checks, usable_cores
+from countersign.server.dashboard.security import SESSION_COOKIE
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import operators
 from countersign.storage.models import utcnow

@@ -15,14 +15,14 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from ..server.client_ip import client_ip
-from ..server.ratelimit import Limit
-from ..server.state import ServerState, StateDep
-from ..settings import Settings
-from ..storage import apps, operators
-from ..storage.ids import token_digest
-from ..storage.models import utcnow
-from ..storage.operators import OperatorRecord
+from ...settings import Settings
+from ...storage import apps, operators
+from ...storage.ids import token_digest
+from ...storage.models import utcnow
+from ...storage.operators import OperatorRecord
+from ..client_ip import client_ip
+from ..ratelimit import Limit
+from ..state import ServerState, StateDep
 from .attempts import AttemptLimits, PasswordAttempts
 from .errors import NotFound, NotLoggedIn, OwnersOnly
 from .password_gate import MIB, PasswordGate

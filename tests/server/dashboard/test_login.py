@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from countersign.dashboard.security import SESSION_COOKIE
+from countersign.server.dashboard.security import SESSION_COOKIE
 from tests.server.conftest import Harness
 
 from .conftest import OWNER, PASSWORD, Dashboard, csrf_of
