@@ -12,7 +12,7 @@ from countersign.storage import migrate
 from countersign.storage.database import Database
 from countersign.storage.models import Base
 
-from ..dashboard.test_migration import _tables_of
+from ..server.dashboard.test_migration import _tables_of
 
 ACTION_TABLES = {"actions", "action_calls"}
 

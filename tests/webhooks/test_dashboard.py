@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from countersign.storage import operators
 from countersign.webhooks import verify
-from tests.dashboard.conftest import AGENT, Dashboard, fast_passwords, make_dashboard
+from tests.server.dashboard.conftest import AGENT, Dashboard, fast_passwords, make_dashboard
 from tests.webhooks.conftest import FAST, run_db
 from tests.webhooks.receiver import Receiver
 

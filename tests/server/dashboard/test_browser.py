@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 UPDATE_SCREENSHOTS = os.environ.get("COUNTERSIGN_UPDATE_SCREENSHOTS") == "1"
 START_TIMEOUT = 30.0
 STEP_TIMEOUT_MS = 10_000

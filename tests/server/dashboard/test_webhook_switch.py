@@ -11,8 +11,8 @@ from typing import Any
 
 from countersign.storage import apps, operators, webhooks
 from countersign.vocabulary.webhook_events import EVENT_TYPES
-from tests.dashboard.conftest import AGENT, OWNER, Dashboard, csrf_of
 from tests.server.conftest import Harness
+from tests.server.dashboard.conftest import AGENT, OWNER, Dashboard, csrf_of
 from tests.webhooks.conftest import FAST, receiver, run_db
 from tests.webhooks.receiver import Receiver
 
