@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import jwt
 import msgspec
@@ -36,7 +36,9 @@ class IdentifyBody(msgspec.Struct, forbid_unknown_fields=True):
     clear 422 rather than a silently unverified user."""
 
     app_id: str
-    visitor_id: str | None = None
+    # Looked up, never stored: no visitor id is longer than its column, so a longer one
+    # is refused here rather than bound into the query.
+    visitor_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     user_id: IdentifierText | int | None = None
     email: IdentifierText | None = None
     user_hash: str | None = None

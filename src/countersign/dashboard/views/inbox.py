@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ...server.routes.conversations import MAX_MESSAGE_CHARS
 from ...server.state import StateDep
 from ...storage import messaging, operators
-from ...storage.models import utcnow
+from ...storage.models import MAX_INTEGER, utcnow
 from ..auth import AppDep, OperatorDep
 from ..errors import BadForm, NotFound
 from ..pages import page
@@ -133,7 +133,9 @@ async def mark_read(
     conversation_id: str, request: Request, state: StateDep, operator: OperatorDep, app: AppDep
 ) -> Response:
     seq_text = form_of(request).get("seq", "")
-    if not (seq_text.isascii() and seq_text.isdigit()) or len(seq_text) > 12:
+    # last_read_seq is an Integer column: 2**31 and up was a 500 on PostgreSQL.
+    digits = seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 10
+    if not digits or int(seq_text) > MAX_INTEGER:
         raise BadForm("seq must be a message number")
     seq = int(seq_text)
     now = utcnow()
