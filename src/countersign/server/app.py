@@ -19,6 +19,7 @@ from ..retention import prune_until
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
 from . import openapi as openapi_docs
+from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .errors import install_error_handlers
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = backend or open_backend(settings)
-        directory = AppDirectory(opened.database, opened.box)
+        directory = AppDirectory(opened.database, opened.box, settings.unknown_app_cache_size)
         recorder = VerificationRecorder(opened.database, directory)
         hub = StreamHub()
         broker = make_broker(settings, hub)
@@ -72,11 +73,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             opened,
             directory,
             recorder,
-            IdentifyLimits(),
+            IdentifyLimits(max_keys=settings.rate_limit_keys),
             hub,
             broker,
             outbound=OutboundClient(),
             session_tokens=tokens,
+            action_limits=ActionLimits(max_keys=settings.rate_limit_keys),
         )
         stop = asyncio.Event()
         tasks = [

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-_MAX_KEYS: Final = 100_000
+_MAX_KEYS: Final = 100_000  # the default of COUNTERSIGN_RATE_LIMIT_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,22 @@ class Limit:
 
 
 class FailureLimiter:
-    def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
+    """Failure windows by key, for at most ``max_keys`` keys (about 1 KiB each).
+
+    The keys are what callers send (an identifier, an address), so their number is
+    bounded: the dict is kept in order of last failure, and past ``max_keys`` the
+    expired windows go, then the least recently failed half.
+    """
+
+    def __init__(
+        self,
+        limit: Limit,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
+    ) -> None:
         self._limit = limit
         self._clock = clock
+        self._max_keys = _MAX_KEYS if max_keys is None else max_keys
         self._failures: dict[str, deque[float]] = {}
 
     def retry_after(self, key: str) -> int | None:
@@ -46,9 +59,12 @@ class FailureLimiter:
         return max(1, math.ceil(window[0] - horizon))
 
     def fail(self, key: str) -> None:
-        if len(self._failures) >= _MAX_KEYS and key not in self._failures:
-            self._evict()
-        window = self._failures.setdefault(key, deque())
+        window = self._failures.pop(key, None)  # re-inserted last: most recently failed
+        if window is None:
+            if len(self._failures) >= self._max_keys:
+                self._evict()
+            window = deque()
+        self._failures[key] = window
         window.append(self._clock())
         if len(window) > self._limit.failures:
             window.popleft()
@@ -58,8 +74,8 @@ class FailureLimiter:
         horizon = self._clock() - self._limit.window_seconds
         for key in [key for key, window in self._failures.items() if window[-1] <= horizon]:
             del self._failures[key]
-        if len(self._failures) >= _MAX_KEYS:
-            for key in list(self._failures)[: _MAX_KEYS // 2]:
+        if len(self._failures) >= self._max_keys:
+            for key in list(self._failures)[: self._max_keys // 2]:
                 del self._failures[key]
 
 
@@ -71,9 +87,10 @@ class IdentifyLimits:
         per_ip: Limit = Limit(failures=30, window_seconds=300),
         per_identifier: Limit = Limit(failures=10, window_seconds=300),
         clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
     ) -> None:
-        self.by_ip = FailureLimiter(per_ip, clock)
-        self.by_identifier = FailureLimiter(per_identifier, clock)
+        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
+        self.by_identifier = FailureLimiter(per_identifier, clock, max_keys)
 
     def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
         waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]
