@@ -64,6 +64,10 @@ class Settings:
     # brings no byte for this long (server/slow_clients.py). WebSockets are exempt.
     request_header_timeout: float = 10.0
     request_body_timeout: float = 10.0
+    # Bounds of what callers can make the process remember (each an LRU): app ids that
+    # name no app, and the keys of each failure limiter (client address, identifier).
+    unknown_app_cache_size: int = 10_000
+    rate_limit_keys: int = 100_000
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -181,6 +185,17 @@ def _request_values(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def _memory_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if value := env.get("COUNTERSIGN_UNKNOWN_APP_CACHE_SIZE"):
+        values["unknown_app_cache_size"] = _int(
+            "COUNTERSIGN_UNKNOWN_APP_CACHE_SIZE", value, 1, 10_000_000
+        )
+    if value := env.get("COUNTERSIGN_RATE_LIMIT_KEYS"):
+        values["rate_limit_keys"] = _int("COUNTERSIGN_RATE_LIMIT_KEYS", value, 100, 10_000_000)
+    return values
+
+
 def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     try:
         return tuple(
@@ -220,6 +235,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     values.update(_retention_values(env))
     values.update(_password_values(env))
     values.update(_request_values(env))
+    values.update(_memory_values(env))
     settings = Settings(**values).with_overrides(**overrides)
     if settings.database_url and not settings.sqlalchemy_url.startswith(
         ("sqlite", "postgresql+psycopg://")

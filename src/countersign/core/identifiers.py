@@ -12,6 +12,10 @@ MAX_IDENTIFIER_CHARS: Final = 255
 # C0 controls, DEL and C1 controls: invisible, often injected by copy-paste or a stray
 # newline, and NUL truncates in too many backends to be safe.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# A surrogate code point in a str is always a lone one (JSON pairs an escaped pair into
+# one character): no UTF-8 bytes spell it, so nothing could have signed it and no
+# database stores it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Identifier = str | int
 """A user id or email: text, or an integer signed as its decimal string."""
@@ -41,18 +45,17 @@ def identifier_text(identifier: object) -> str:
             if not text
             else "the identifier is longer than 255 characters"
         )
-    # isprintable() is a fast C check that implies "no control character"; only text
-    # it rejects (non-ASCII spaces, format characters) needs the exact test.
-    if not text.isprintable() and _CONTROL.search(text):
-        raise InvalidIdentifier("the identifier contains a control character")
+    # isprintable() is a fast C check that implies "no control character" and "no
+    # surrogate"; only text it rejects (non-ASCII spaces, format characters, those two)
+    # needs the exact tests.
+    if not text.isprintable():
+        if _CONTROL.search(text):
+            raise InvalidIdentifier("the identifier contains a control character")
+        if _SURROGATE.search(text):
+            raise InvalidIdentifier("the identifier is not valid Unicode text")
     return text
 
 
 def identifier_bytes(identifier: object) -> bytes:
     """The UTF-8 bytes that are signed for ``identifier`` (see :func:`identifier_text`)."""
-    text = identifier_text(identifier)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate: not text any other language could have signed.
-        raise InvalidIdentifier("the identifier is not valid Unicode text") from None
+    return identifier_text(identifier).encode("utf-8")  # the text holds no lone surrogate

@@ -107,6 +107,7 @@ def verify_identity_token(
     checked_now = _utc(now).timestamp()
     expires = _check_times(payload, checked_now, leeway.total_seconds(), max_lifetime)
     _check_audience(payload, audience)
+    _check_text(payload)
     user_id = _identifier_claim(payload, "sub")
     email = _identifier_claim(payload, "email")
     if user_id is None and email is None:
@@ -191,6 +192,41 @@ def _check_audience(payload: Mapping[str, Any], audience: str | None) -> None:
     allowed = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
     if audience not in allowed:
         raise TokenClaimInvalid("the identity token is for another audience")
+
+
+def _unstorable(text: str) -> bool:
+    """Whether ``text`` holds NUL or a lone surrogate: no database stores either."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(payload: Mapping[str, Any]) -> None:
+    """Refuse a token with text its holder could not store in any claim.
+
+    JSON escapes spell NUL and lone surrogates (``"\\ud800"``), and the claims become
+    the contact's identifiers, name and attributes: refused here, naming the claim,
+    they are a failed token in the log instead of a failed write.
+    """
+    for name, value in payload.items():
+        stack: list[Any] = [name, value]
+        while stack:  # iterative: a deeply nested claim cannot exhaust the stack
+            item = stack.pop()
+            if isinstance(item, str):
+                if _unstorable(item):
+                    raise TokenClaimInvalid(
+                        f"the identity token's {name[:40]!r} claim holds NUL or an "
+                        "unpaired surrogate, which cannot be stored"
+                    )
+            elif isinstance(item, dict):
+                stack.extend(item)
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
 
 
 def _identifier_claim(payload: Mapping[str, Any], name: str) -> str | None:

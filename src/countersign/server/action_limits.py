@@ -23,9 +23,10 @@ class ActionLimits:
         per_session: Limit = PER_SESSION,
         per_ip: Limit = PER_IP,
         clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
     ) -> None:
-        self.by_session = FailureLimiter(per_session, clock)
-        self.by_ip = FailureLimiter(per_ip, clock)
+        self.by_session = FailureLimiter(per_session, clock, max_keys)
+        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
 
     def take(self, app_id: str, browser_id: str, ip: str) -> int | None:
         """Count one call and return ``None``, or the seconds to wait (nothing counted)."""

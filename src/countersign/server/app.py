@@ -19,6 +19,7 @@ from ..retention import prune_until
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
 from . import openapi as openapi_docs
+from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .dashboard import site as dashboard_site
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = backend or open_backend(settings)
-        directory = AppDirectory(opened.database, opened.box)
+        directory = AppDirectory(opened.database, opened.box, settings.unknown_app_cache_size)
         recorder = VerificationRecorder(opened.database, directory)
         hub = StreamHub()
         broker = make_broker(settings, hub)
@@ -73,11 +74,15 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             opened,
             directory,
             recorder,
-            IdentifyLimits(anonymous_per_minute=settings.anonymous_per_minute),
+            IdentifyLimits(
+                anonymous_per_minute=settings.anonymous_per_minute,
+                max_keys=settings.rate_limit_keys,
+            ),
             hub,
             broker,
             outbound=OutboundClient(),
             session_tokens=tokens,
+            action_limits=ActionLimits(max_keys=settings.rate_limit_keys),
         )
         directory.on_change = functools.partial(stream.recheck_app_streams, state)
         stop = asyncio.Event()

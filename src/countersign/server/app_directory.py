@@ -5,6 +5,11 @@ change bumps it), when its soonest-expiring secret expires, or after a minute. E
 node polls the versions every second, so a change made by ``countersign`` in another
 process, or on another node, is in force everywhere within about a second; a change
 made through this node is in force at once.
+
+An app id that names no app is remembered briefly (against floods of one id), in an
+LRU of ``unknown_app_cache_size`` entries, and only if it has the form of an app id:
+anything else is answered "no such app" before the cache and the database, so what a
+caller sends cannot grow the server.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ from ..storage.database import Database
 from ..storage.encryption import MasterKeyError, SecretBox
 from ..storage.models import utcnow
 from .errors import ApiError
+from .lru import LRU
 
 log = logging.getLogger("countersign.server")
 
 MAX_AGE_SECONDS: Final = 60.0
 POLL_SECONDS: Final = 1.0
 _MISSING_TTL_SECONDS: Final = 5.0
-_MISSING_MAX: Final = 10_000
+DEFAULT_UNKNOWN_APPS: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +58,15 @@ class AppConfig:
 
 
 class AppDirectory:
-    def __init__(self, database: Database, box: SecretBox) -> None:
+    def __init__(
+        self, database: Database, box: SecretBox, unknown_apps: int = DEFAULT_UNKNOWN_APPS
+    ) -> None:
         self._database = database
         self._box = box
+        # Only apps that exist: keyed by ids the database holds, not by what callers send.
         self._apps: dict[str, AppConfig] = {}
-        self._missing: dict[str, float] = {}  # unknown ids, briefly, against id floods
+        # Unknown (well-formed) ids until when they are known to be unknown.
+        self._missing: LRU[str, float] = LRU(unknown_apps)
         self._versions: dict[str, int] = {}  # every app's version at the last poll
         # Told which apps changed since the last poll (a secret revoked on any node, or
         # by the CLI): their open streams are rechecked at once.
@@ -67,7 +77,9 @@ class AppDirectory:
         cached = self._apps.get(app_id)
         if cached is not None and cached.stale_at > now:
             return cached
-        if self._missing.get(app_id, 0.0) > now:
+        if not apps.is_app_id(app_id):
+            return None  # names no app: worth neither a query nor a cache entry
+        if (self._missing.get(app_id) or 0.0) > now:
             return None
         try:
             config = await self._database.run(lambda c: self._load(c, app_id))
@@ -77,9 +89,7 @@ class AppDirectory:
                 503, "secrets_unavailable", "the server cannot read this app's secrets"
             ) from None
         except apps.AppNotFound:
-            if len(self._missing) >= _MISSING_MAX:
-                self._missing.clear()
-            self._missing[app_id] = now + _MISSING_TTL_SECONDS
+            self._missing.put(app_id, now + _MISSING_TTL_SECONDS)
             return None
         self._apps[app_id] = config
         return config
@@ -98,7 +108,7 @@ class AppDirectory:
 
     def invalidate(self, app_id: str) -> None:
         self._apps.pop(app_id, None)
-        self._missing.pop(app_id, None)
+        self._missing.pop(app_id)
 
     def secrets_changed(self, app_id: str) -> None:
         """This node just changed the app's secrets (a revocation): drop the cached app
@@ -121,9 +131,9 @@ class AppDirectory:
         for app_id, config in list(self._apps.items()):
             if versions.get(app_id) != config.record.config_version:
                 self._apps.pop(app_id, None)
-        for app_id in list(self._missing):
-            if app_id in versions:
-                self._missing.pop(app_id, None)
+        for app_id in versions:  # an id remembered as unknown that names an app now
+            if app_id in self._missing:
+                self._missing.pop(app_id)
 
     async def poll_until(self, stop: asyncio.Event) -> None:
         """Refresh every second until ``stop`` is set. Stopping waits for a refresh in

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-_MAX_KEYS: Final = 100_000
+_MAX_KEYS: Final = 100_000  # the default of COUNTERSIGN_RATE_LIMIT_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +25,22 @@ class Limit:
 
 
 class FailureLimiter:
-    def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
+    """Failure windows by key, for at most ``max_keys`` keys (about 1 KiB each).
+
+    The keys are what callers send (an identifier, an address), so their number is
+    bounded: the dict is kept in order of last failure, and past ``max_keys`` the
+    expired windows go, then the least recently failed half.
+    """
+
+    def __init__(
+        self,
+        limit: Limit,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
+    ) -> None:
         self._limit = limit
         self._clock = clock
+        self._max_keys = _MAX_KEYS if max_keys is None else max_keys
         self._failures: dict[str, deque[float]] = {}
 
     def retry_after(self, key: str) -> int | None:
@@ -48,9 +61,12 @@ class FailureLimiter:
 
     def fail(self, key: str) -> float:
         """Count a failure of ``key`` now; returns its time, for :meth:`release`."""
-        if len(self._failures) >= _MAX_KEYS and key not in self._failures:
-            self._evict()
-        window = self._failures.setdefault(key, deque())
+        window = self._failures.pop(key, None)  # re-inserted last: most recently failed
+        if window is None:
+            if len(self._failures) >= self._max_keys:
+                self._evict()
+            window = deque()
+        self._failures[key] = window
         now = self._clock()
         window.append(now)
         if len(window) > self._limit.failures:
@@ -81,8 +97,8 @@ class FailureLimiter:
         horizon = self._clock() - self._limit.window_seconds
         for key in [key for key, window in self._failures.items() if window[-1] <= horizon]:
             del self._failures[key]
-        if len(self._failures) >= _MAX_KEYS:
-            for key in list(self._failures)[: _MAX_KEYS // 2]:
+        if len(self._failures) >= self._max_keys:
+            for key in list(self._failures)[: self._max_keys // 2]:
                 del self._failures[key]
 
 
@@ -96,11 +112,14 @@ class IdentifyLimits:
         per_identifier: Limit = Limit(failures=10, window_seconds=300),
         clock: Callable[[], float] = time.monotonic,
         anonymous_per_minute: int = 30,
+        max_keys: int | None = None,
     ) -> None:
-        self.by_ip = FailureLimiter(per_ip, clock)
-        self.by_identifier = FailureLimiter(per_identifier, clock)
-        self.new_visitors = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock)
-        self.conversation_starts = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock)
+        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
+        self.by_identifier = FailureLimiter(per_identifier, clock, max_keys)
+        self.new_visitors = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock, max_keys)
+        self.conversation_starts = FailureLimiter(
+            Limit(anonymous_per_minute, 60.0), clock, max_keys
+        )
 
     def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
         waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]

@@ -7,6 +7,8 @@ from typing import Any
 
 from .errors import ApiError
 
+MAX_NAME_CHARS = 255  # a contact's name: what contacts.name holds
+
 
 def storable_text(value: str, field: str, *, max_chars: int, allow_empty: bool = False) -> str:
     """``value`` if it is valid Unicode within bounds, else 422 naming ``field``.

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..core import KeyRing, RingKey, Secret
 from .encryption import SecretBox
-from .ids import new_api_key, new_id, new_identity_secret, token_digest
+from .ids import new_api_key, new_id, new_identity_secret, token_digest, well_formed_id
 from .models import ApiKey, App, IdentitySecret, utcnow
 
 IdentityMode = Literal["off", "report", "required"]
@@ -163,7 +163,15 @@ def create_app(connection: Connection, box: SecretBox, name: str) -> CreatedApp:
     return CreatedApp(get_app(connection, app_id), secret_id, secret, api_key_id, api_key)
 
 
+def is_app_id(text: str) -> bool:
+    """Whether ``text`` has the form of an app id (``app_`` and base64url, as
+    :func:`create_app` makes them): any other names no app, without a query."""
+    return well_formed_id(text, "app")
+
+
 def get_app(connection: Connection, app_id: str) -> AppRecord:
+    if not is_app_id(app_id):
+        raise AppNotFound(f"no app {app_id[:60]!r}")
     row = connection.execute(select(App).where(App.id == app_id)).one_or_none()
     if row is None:
         raise AppNotFound(f"no app {app_id!r}")
@@ -267,6 +275,8 @@ def list_secrets(connection: Connection, app_id: str) -> list[SecretRecord]:
 
 
 def reveal_secret(connection: Connection, box: SecretBox, app_id: str, secret_id: str) -> Secret:
+    if not well_formed_id(secret_id, "sec"):
+        raise SecretNotFound(f"app {app_id!r} has no secret {secret_id[:60]!r}")
     row = connection.execute(
         select(IdentitySecret.ciphertext).where(
             IdentitySecret.app_id == app_id, IdentitySecret.id == secret_id
@@ -280,6 +290,9 @@ def reveal_secret(connection: Connection, box: SecretBox, app_id: str, secret_id
 def revoke_secret(connection: Connection, app_id: str, secret_id: str) -> SecretRecord:
     """Revoke a secret; nodes drop it within a second. The sessions it verified end at
     once: a session is checked against its secret on every request."""
+    if not well_formed_id(secret_id, "sec"):
+        get_app(connection, app_id)
+        raise SecretNotFound(f"app {app_id!r} has no secret {secret_id[:60]!r}")
     now = utcnow()
     result = connection.execute(
         update(IdentitySecret)
@@ -362,6 +375,9 @@ def list_api_keys(connection: Connection, app_id: str) -> list[dict[str, Any]]:
 
 
 def revoke_api_key(connection: Connection, app_id: str, key_id: str) -> None:
+    if not well_formed_id(key_id, "key"):
+        get_app(connection, app_id)
+        raise ApiKeyNotFound(f"app {app_id!r} has no active API key {key_id[:60]!r}")
     result = connection.execute(
         update(ApiKey)
         .where(ApiKey.app_id == app_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None))

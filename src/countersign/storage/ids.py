@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import threading
 import time
@@ -12,6 +13,8 @@ from typing import Final
 from ..core.encoding import b64url
 
 _POOL_BYTES: Final = 4096
+MAX_ID_CHARS: Final = 40  # what every public id column (String(40)) holds
+_ID_TAIL: Final = re.compile("[A-Za-z0-9_-]+")  # base64url, and hex, which it includes
 
 
 class _RandomPool(threading.local):
@@ -63,6 +66,22 @@ def new_row_id(prefix: str, nbytes: int = 12) -> str:
     was made.
     """
     return f"{prefix}_{time.time_ns() // 1_000_000:011x}{b64url(random_bytes(nbytes))}"
+
+
+def well_formed_id(text: str, prefix: str) -> bool:
+    """Whether ``text`` could be an id :func:`new_id` or :func:`new_row_id` made with
+    ``prefix``: ``prefix_`` then base64url text, no longer than an id column.
+
+    A lookup by anything else answers "not found" without a query, so an id from a
+    request path that no row can have (10 kB, NUL, another alphabet) never becomes a
+    bind parameter.
+    """
+    return (
+        len(text) <= MAX_ID_CHARS
+        and text.startswith(prefix)
+        and text[len(prefix) : len(prefix) + 1] == "_"
+        and _ID_TAIL.fullmatch(text, len(prefix) + 1) is not None
+    )
 
 
 def new_identity_secret() -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.encoding import b64url, unb64url
 from . import webhooks
-from .ids import new_row_id
+from .ids import new_row_id, well_formed_id
 from .models import (
+    MAX_INTEGER,
     VERIFIED_CONTACT,
     Contact,
     Conversation,
@@ -80,18 +81,26 @@ def _decode_cursor(cursor: str, count: int) -> list[str]:
 def _cursor_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        # The query binds it as UTC, and year 1 at +14:00 (or 9999-12-31 at -14:00)
+        # has no UTC time: converted there, it raised OverflowError (a 500).
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise CursorError("the cursor is not one this server handed out") from None
     if moment.tzinfo is None:
         raise CursorError("the cursor is not one this server handed out")
     return moment
 
 
-_MAX_SEQ_CURSOR: Final = 2**31 - 1  # seq is a 32-bit integer column
+def _cursor_id(text: str, prefix: str) -> str:
+    # The cursor's tie-breaker is compared with an id column: NUL in it was a 500 on
+    # PostgreSQL, and no id outside the id format can be one this server handed out.
+    if not well_formed_id(text, prefix):
+        raise CursorError("the cursor is not one this server handed out")
+    return text
 
 
 def _cursor_seq(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > _MAX_SEQ_CURSOR:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_INTEGER:  # seq: Integer
         raise CursorError("the cursor is not one this server handed out")
     return int(text)
 
@@ -174,6 +183,8 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
 def get_conversation(
     connection: Connection, contact_id: str, conversation_id: str
 ) -> dict[str, Any] | None:
+    if not well_formed_id(conversation_id, "cnv"):
+        return None  # no such row can exist: not worth a query
     row = connection.execute(
         select(*_CONVERSATION_COLUMNS).where(
             Conversation.id == conversation_id, Conversation.contact_id == contact_id
@@ -184,6 +195,8 @@ def get_conversation(
 
 def conversation_owner(connection: Connection, app_id: str, conversation_id: str) -> str | None:
     """The contact owning a conversation of ``app_id`` (for the server API)."""
+    if not well_formed_id(conversation_id, "cnv"):
+        return None
     return connection.execute(
         select(Conversation.contact_id).where(
             Conversation.id == conversation_id, Conversation.app_id == app_id
@@ -198,8 +211,8 @@ def list_conversations(
     limit = max(1, min(limit, MAX_PAGE))
     query = select(*_CONVERSATION_COLUMNS).where(Conversation.contact_id == contact_id)
     if cursor:
-        updated, last_id = _decode_cursor(cursor, 2)
-        moment = _cursor_time(updated)
+        updated, last_text = _decode_cursor(cursor, 2)
+        moment, last_id = _cursor_time(updated), _cursor_id(last_text, "cnv")
         query = query.where(
             (Conversation.updated_at < moment)
             | ((Conversation.updated_at == moment) & (Conversation.id < last_id))
@@ -456,8 +469,8 @@ def list_notifications(
     limit = max(1, min(limit, MAX_PAGE))
     query = select(*_NOTIFICATION_COLUMNS).where(Notification.contact_id == contact_id)
     if cursor:
-        created, last_id = _decode_cursor(cursor, 2)
-        moment = _cursor_time(created)
+        created, last_text = _decode_cursor(cursor, 2)
+        moment, last_id = _cursor_time(created), _cursor_id(last_text, "ntf")
         query = query.where(
             (Notification.created_at < moment)
             | ((Notification.created_at == moment) & (Notification.id < last_id))
@@ -478,6 +491,8 @@ def mark_notification_read(
     connection: Connection, app_id: str, contact_id: str, notification_id: str, now: datetime
 ) -> tuple[dict[str, Any], StreamItem | None] | None:
     """Mark read (once); ``None`` when the contact has no such notification."""
+    if not well_formed_id(notification_id, "ntf"):
+        return None
     changed = connection.execute(
         update(Notification)
         .where(

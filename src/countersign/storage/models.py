@@ -82,6 +82,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
+#: The largest value an ``Integer`` column holds on PostgreSQL (SQLite holds 64 bits):
+#: what a client sends for one (a seq) is checked against it before any query.
+MAX_INTEGER: Final = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .ids import new_id
+from .ids import new_id, well_formed_id
 from .models import (
     Contact,
     Conversation,
@@ -432,6 +432,8 @@ def conversation_of_app(
     connection: Connection, app_id: str, conversation_id: str
 ) -> dict[str, Any] | None:
     """A conversation of ``app_id`` and its contact in full, or ``None``."""
+    if not well_formed_id(conversation_id, "cnv"):
+        return None
     row = connection.execute(
         select(
             Conversation.id.label("conversation_id"),

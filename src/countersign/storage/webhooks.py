@@ -42,7 +42,7 @@ from ..vocabulary.webhook_events import EVENT_TYPES, contact_fields
 from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
-from .ids import new_id
+from .ids import new_id, well_formed_id
 from .models import (
     OPEN_DELIVERY,
     App,
@@ -186,6 +186,8 @@ def create_endpoint(
 
 
 def get_endpoint(connection: Connection, app_id: str, endpoint_id: str) -> EndpointRecord:
+    if not well_formed_id(endpoint_id, "whe"):
+        raise EndpointNotFound(f"app {app_id!r} has no webhook endpoint {endpoint_id[:60]!r}")
     row = connection.execute(
         select(*_ENDPOINT_COLUMNS).where(
             WebhookEndpoint.app_id == app_id, WebhookEndpoint.id == endpoint_id
@@ -236,6 +238,8 @@ def set_endpoint_enabled(
 def reveal_signing_secret(
     connection: Connection, box: SecretBox, app_id: str, endpoint_id: str
 ) -> str:
+    if not well_formed_id(endpoint_id, "whe"):
+        raise EndpointNotFound(f"app {app_id!r} has no webhook endpoint {endpoint_id[:60]!r}")
     row = connection.execute(
         select(WebhookEndpoint.secret_ciphertext).where(
             WebhookEndpoint.app_id == app_id, WebhookEndpoint.id == endpoint_id
@@ -336,6 +340,8 @@ def redeliver(
     for an endpoint is reused rather than doubled. It goes to the back of the
     endpoint's queue, so it never overtakes events already waiting."""
     now = now or utcnow()
+    if not well_formed_id(event_id, "evt"):
+        raise EventNotFound(f"app {app_id!r} has no webhook event {event_id[:60]!r}")
     found = connection.execute(
         select(WebhookEvent.id).where(WebhookEvent.app_id == app_id, WebhookEvent.id == event_id)
     ).one_or_none()

@@ -14,7 +14,7 @@ from countersign.server.dashboard.rendering import STATIC_DIR
 
 from .conftest import Dashboard
 
-DOCS_SNIPPETS = Path(__file__).resolve().parents[2] / "docs" / "snippets"
+DOCS_SNIPPETS = Path(__file__).resolve().parents[3] / "docs" / "snippets"
 
 
 @pytest.mark.parametrize("language", snippets.LANGUAGES, ids=lambda language: language.key)

@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from ...actions import ActionTarget, Caller, CallResult, VerifiedUser, invoke
 from ...actions.invoke import new_call_id
-from ...core import InvalidIdentifier, identifier_text
 from ...storage import actions
 from ...storage.actions import CallRecord, InvalidAction
 from ...storage.identities import ContactView, contact_by_id, verified_user
@@ -22,6 +21,7 @@ from ..auth import ApiAppDep, SessionDep
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
+from ..identifier_field import IdentifierText, identifier_field
 from ..openapi import json_body
 from ..state import ServerState, StateDep
 from .conversations import json_response
@@ -66,7 +66,7 @@ class WidgetActionCall(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ServerActionCall(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: str | int | None = None
+    user_id: IdentifierText | int | None = None
     parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
@@ -204,10 +204,7 @@ async def call_from_server(
     if payload.user_id is None:
         caller = Caller.for_server(None, None)
     else:
-        try:
-            user_id = identifier_text(payload.user_id)
-        except InvalidIdentifier as error:
-            raise ApiError(422, "invalid_identifier", f"user_id: {error}") from None
+        user_id = identifier_field(payload.user_id, "user_id")
         identity = await state.backend.database.run(lambda c: verified_user(c, app_id, user_id))
         if identity is None:
             caller = Caller.for_server(None, VerifiedUser(user_id=user_id))

@@ -7,43 +7,58 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 
-from ...core import InvalidIdentifier, identifier_text
 from ...storage import identities
 from ...storage.models import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError
+from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
 from ..state import StateDep
-from ..text import storable_json, storable_text
+from ..text import MAX_NAME_CHARS, storable_json, storable_text
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
 
 class UserBody(msgspec.Struct, forbid_unknown_fields=True):
-    email: str | None = None
+    email: IdentifierText | None = None
     name: str | None = None
     attributes: dict[str, Any] | None = None
 
 
+class _AnyText(PathConvertor):
+    """The rest of the path, newlines and all: ``path`` (``.*``) stops at a newline, so
+    ``/v1/users/user%0Aadmin`` routed nowhere (a 404) instead of breaking the identifier
+    rule (a 422 like any other bad identifier)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("any_text", _AnyText())
+
+
 @router.put(
-    "/users/{user_id:path}",
+    "/users/{user_id:any_text}",
     summary="Create or update a verified user with trusted attributes",
     openapi_extra=json_body(UserBody),
 )
-async def put_user(user_id: str, request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
+async def put_user(
+    user_id: IdentifierPath, request: Request, app_id: ApiAppDep, state: StateDep
+) -> Response:
     body = await read_model(request, UserBody, state.settings.max_body_bytes)
     # The route's pattern ends in "$", which also matches before a final newline, so
     # "user%0A" would arrive as "user": read the id from the decoded path itself.
     user_id = request.scope["path"].split("/v1/users/", 1)[1]
-    try:
-        user = identifier_text(user_id)
-        email = identifier_text(body.email) if body.email is not None else None
-    except InvalidIdentifier as error:
-        raise ApiError(422, "invalid_identifier", str(error)) from None
-    name = storable_text(body.name, "name", max_chars=255) if body.name is not None else None
+    user = identifier_field(user_id, "user_id")
+    email = identifier_field(body.email, "email") if body.email is not None else None
+    name = (
+        storable_text(body.name, "name", max_chars=MAX_NAME_CHARS)
+        if body.name is not None
+        else None
+    )
     attributes = (
         storable_json(body.attributes, "attributes", max_chars=16_000)
         if body.attributes is not None

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...core import InvalidIdentifier, identifier_text
 from ...storage import messaging
 from ...storage.models import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError
+from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
 from ..state import StateDep
 from ..text import storable_json, storable_text
@@ -31,7 +31,7 @@ class Author(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class NewUserConversation(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: str | int
+    user_id: IdentifierText | int
     body: str
     author: Author | None = None
 
@@ -43,7 +43,7 @@ class NewServerMessage(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class NewNotification(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: str | int
+    user_id: IdentifierText | int
     title: str
     body: str | None = None
     url: str | None = None
@@ -51,10 +51,7 @@ class NewNotification(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _user(value: object) -> str:
-    try:
-        return identifier_text(value)
-    except InvalidIdentifier as error:
-        raise ApiError(422, "invalid_identifier", f"user_id: {error}") from None
+    return identifier_field(value, "user_id")
 
 
 def _author(author: Author | None) -> tuple[Literal["bot", "operator"], str]:
@@ -100,7 +97,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
 
 @router.get("/users/{user_id}/conversations", summary="A user's conversations")
 async def user_conversations(
-    user_id: str,
+    user_id: IdentifierPath,
     app_id: ApiAppDep,
     state: StateDep,
     limit: int = Query(50, ge=1, le=100),
@@ -123,7 +120,10 @@ async def user_conversations(
 
 @router.get("/users/{user_id}/events", summary="What a user did, newest first")
 async def user_events(
-    user_id: str, app_id: ApiAppDep, state: StateDep, limit: int = Query(50, ge=1, le=100)
+    user_id: IdentifierPath,
+    app_id: ApiAppDep,
+    state: StateDep,
+    limit: int = Query(50, ge=1, le=100),
 ) -> Response:
     user = _user(user_id)
 

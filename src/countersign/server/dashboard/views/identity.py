@@ -129,7 +129,7 @@ async def update_policy(
 ) -> Response:
     form = form_of(request)
     limit_text = form.text("max_metadata_chars", max_chars=7).strip()
-    if not limit_text.isdigit():
+    if not (limit_text.isascii() and limit_text.isdigit()):  # int("²") raises: a 500
         raise BadForm("the metadata limit is a whole number of characters")
     changes = {
         "identity_mode": form.text("identity_mode", max_chars=16),

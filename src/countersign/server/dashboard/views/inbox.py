@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ....storage import messaging, operators
-from ....storage.models import utcnow
+from ....storage.models import MAX_INTEGER, utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
 from ...state import StateDep
 from ..auth import AppDep, OperatorDep
@@ -133,7 +133,9 @@ async def mark_read(
     conversation_id: str, request: Request, state: StateDep, operator: OperatorDep, app: AppDep
 ) -> Response:
     seq_text = form_of(request).get("seq", "")
-    if not (seq_text.isascii() and seq_text.isdigit()) or len(seq_text) > 12:
+    # last_read_seq is an Integer column: 2**31 and up was a 500 on PostgreSQL.
+    digits = seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 10
+    if not digits or int(seq_text) > MAX_INTEGER:
         raise BadForm("seq must be a message number")
     seq = int(seq_text)
     now = utcnow()
