@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from .context import Backend
 from .storage import apps, messaging
 from .storage.encryption import SecretBox
-from .storage.models import utcnow
+from .vocabulary.clock import utcnow
 
 DEMO_APP_NAME: Final = "Countersign demo"
 STATE_FILE: Final = "demo-app.json"

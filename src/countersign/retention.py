@@ -29,7 +29,7 @@ from .background import stopped_within
 from .settings import Settings
 from .storage import actions, verification_log, webhooks
 from .storage.database import Database
-from .storage.models import utcnow
+from .vocabulary.clock import utcnow
 
 log = logging.getLogger("countersign.retention")
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from countersign.context import Backend
 from countersign.storage import actions, apps
 from countersign.storage.actions import CallRecord
-from countersign.storage.models import ActionCall, utcnow
+from countersign.storage.models import ActionCall
+from countersign.vocabulary.clock import utcnow
 
 NOW = utcnow()
 CUTOFF = NOW - timedelta(days=30)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from countersign.realtime.hub import MAX_QUEUED, StreamHub, Subscriber
-from countersign.storage.messaging import StreamItem
+from countersign.vocabulary.stream import StreamItem
 
 CONTACT = "ct_one"
 

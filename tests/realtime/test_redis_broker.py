@@ -11,7 +11,7 @@ import pytest
 from countersign.realtime import redis_broker
 from countersign.realtime.hub import StreamHub
 from countersign.realtime.redis_broker import RedisBroker
-from countersign.storage.messaging import StreamItem
+from countersign.vocabulary.stream import StreamItem
 
 from .conftest import RedisProcess
 

@@ -31,8 +31,9 @@ from countersign.server.app import create_app
 from countersign.server.dashboard.security import CSRF_HEADER, SESSION_COOKIE, csrf_token
 from countersign.settings import load_settings
 from countersign.storage import apps, operators
-from countersign.storage.ids import token_digest
-from countersign.storage.models import Base, ConversationRead, utcnow
+from countersign.storage.models import Base, ConversationRead
+from countersign.vocabulary.clock import utcnow
+from countersign.vocabulary.ids import token_digest
 
 from ..conftest import IN_CI, POSTGRES_SERVER
 from .conftest import Harness

@@ -16,7 +16,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from countersign import sign
 from countersign.storage import apps
-from countersign.storage.models import IdentitySecret, utcnow
+from countersign.storage.models import IdentitySecret
+from countersign.vocabulary.clock import utcnow
 
 from .conftest import Harness
 from .test_access_rules import close_stream, open_stream, receive_until

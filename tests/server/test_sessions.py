@@ -10,7 +10,7 @@ from countersign import sign
 from countersign.server.session_tokens import SessionTokens
 from countersign.server.sessions import live_session
 from countersign.storage import apps, identities
-from countersign.storage.models import utcnow
+from countersign.vocabulary.clock import utcnow
 
 from .conftest import Harness
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from countersign.storage.ids import new_row_id, random_bytes
+from countersign.vocabulary.ids import new_row_id, random_bytes
 
 
 def test_random_bytes_have_the_length_asked_and_do_not_repeat() -> None:

@@ -16,8 +16,8 @@ from countersign.context import open_backend
 from countersign.outbound import OutboundClient, is_public_address
 from countersign.settings import load_settings
 from countersign.storage import apps, messaging, webhooks
-from countersign.storage.models import utcnow
 from countersign.vocabulary.addresses import parse_address
+from countersign.vocabulary.clock import utcnow
 from countersign.webhooks import WebhookVerificationError, verify
 from countersign.webhooks.delivery import INTERRUPTED, DeliveryWorker
 from tests.server.conftest import Harness

@@ -21,8 +21,8 @@ from countersign.storage.models import (
     VerificationLogEntry,
     WebhookDelivery,
     WebhookEvent,
-    utcnow,
 )
+from countersign.vocabulary.clock import utcnow
 
 from ..cli.test_management_commands import document, failed_cleanly, ok
 from ..conftest import CLEAN_ENV

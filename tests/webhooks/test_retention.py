@@ -18,7 +18,8 @@ from countersign.server import app as server_app
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import apps, webhooks
 from countersign.storage.database import Database
-from countersign.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent, utcnow
+from countersign.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from countersign.vocabulary.clock import utcnow
 from tests.server.conftest import Harness, wait_for
 from tests.webhooks.conftest import run_db
 

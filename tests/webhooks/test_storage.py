@@ -10,7 +10,8 @@ from sqlalchemy import insert, select
 
 from countersign.context import Backend
 from countersign.storage import apps, messaging, webhooks
-from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent, utcnow
+from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent
+from countersign.vocabulary.clock import utcnow
 
 LEASE = timedelta(seconds=60)
 

@@ -14,8 +14,8 @@ from typing import Any, Final, Literal, get_args
 import msgspec
 
 from ..outbound import OutboundClient, OutboundError, OutboundPolicy
-from ..storage.ids import new_id
 from ..vocabulary.action_schema import InvalidSchema, ParameterError, first_parameter_error
+from ..vocabulary.ids import new_id
 from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .payload import Caller, request_body
 

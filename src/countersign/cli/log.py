@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Connection
 
 from ..storage import apps, verification_log
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .options import (
     Column,
     database_options,

@@ -20,7 +20,7 @@ from ..server.dashboard import passwords
 from ..settings import Settings, default_data_dir
 from ..storage import operators
 from ..storage.database import Database
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .options import (
     Column,
     database_options,

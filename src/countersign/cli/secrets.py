@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from ..storage import apps
 from ..storage.apps import SecretRecord
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .options import (
     Column,
     database_options,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..storage.messaging import StreamItem
+from ..vocabulary.stream import StreamItem
 from .hub import SessionEnd, StreamHub
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from ..storage.messaging import StreamItem
+from ..vocabulary.stream import StreamItem
 
 log = logging.getLogger("countersign.realtime")
 

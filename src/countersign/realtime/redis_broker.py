@@ -26,7 +26,7 @@ import redis.asyncio as redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from ..storage.messaging import StreamItem
+from ..vocabulary.stream import StreamItem
 from .hub import SessionEnd, StreamHub
 
 log = logging.getLogger("countersign.realtime")

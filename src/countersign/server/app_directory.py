@@ -29,7 +29,7 @@ from ..core import KeyRing
 from ..storage import apps, webhooks
 from ..storage.database import Database
 from ..storage.encryption import MasterKeyError, SecretBox
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .errors import ApiError
 from .lru import LRU
 

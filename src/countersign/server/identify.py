@@ -17,7 +17,7 @@ import msgspec
 
 from ..core import TokenClaimInvalid, TokenError, verify_identity_token
 from ..storage import identities
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .app_directory import AppConfig
 from .errors import ApiError
 from .identifier_field import IdentifierText, identifier_field

@@ -24,7 +24,7 @@ from ..background import stopped_within
 from ..core import FAILURE_CODES
 from ..storage import apps, verification_log
 from ..storage.database import Database
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from ..webhooks import triggers
 from .app_directory import AppDirectory
 

@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..core.encoding import b64url, unb64url
-from ..storage.ids import random_bytes
+from ..vocabulary.ids import random_bytes
 
 PREFIX: Final = "cst_"
 NONCE_BYTES: Final = 12  # random per token; it is also the session's id

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..storage.identities import BrowserSession, IdentityStatus, browser_session
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from .session_tokens import TokenClaims
 from .state import ServerState
 

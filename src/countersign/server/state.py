@@ -14,7 +14,7 @@ from ..outbound import OutboundClient
 from ..realtime.broker import Broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings
-from ..storage.messaging import StreamItem
+from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .ratelimit import IdentifyLimits

@@ -17,13 +17,14 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from ..core import Secret
 from ..vocabulary.action_schema import DEFAULT_SCHEMA, InvalidSchema, check_parameters_schema
+from ..vocabulary.clock import utcnow
+from ..vocabulary.ids import new_id
 from ..vocabulary.outbound_errors import OutboundError
 from ..vocabulary.urls import check_url
 from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
-from .ids import new_id
-from .models import Action, ActionCall, utcnow
+from .models import Action, ActionCall
 
 METHODS: Final = ("POST", "GET", "PUT", "PATCH", "DELETE")
 MIN_TIMEOUT_SECONDS: Final = 1.0

@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..core import KeyRing, RingKey, Secret
+from ..vocabulary.clock import utcnow
+from ..vocabulary.ids import new_api_key, new_id, new_identity_secret, token_digest, well_formed_id
 from .encryption import SecretBox
-from .ids import new_api_key, new_id, new_identity_secret, token_digest, well_formed_id
-from .models import ApiKey, App, IdentitySecret, utcnow
+from .models import ApiKey, App, IdentitySecret
 
 IdentityMode = Literal["off", "report", "required"]
 OnMismatch = Literal["reject", "anonymous"]

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.base import Executable
 
-from .ids import new_row_id
+from ..vocabulary.ids import new_row_id
 from .messaging import ensure_verified_contact, move_conversations
 from .models import VERIFIED_CONTACT, Contact, IdentitySecret, Visitor
 from .prepared import Prepared

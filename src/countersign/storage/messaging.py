@@ -19,8 +19,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.encoding import b64url, unb64url
+from ..vocabulary.ids import new_row_id, well_formed_id
+from ..vocabulary.stream import StreamItem
 from . import webhooks
-from .ids import new_row_id, well_formed_id
 from .models import (
     MAX_INTEGER,
     VERIFIED_CONTACT,
@@ -34,20 +35,6 @@ from .models import (
 
 AuthorType = Literal["contact", "operator", "bot"]
 MAX_PAGE: Final = 100
-
-
-@dataclass(frozen=True, slots=True)
-class StreamItem:
-    """One event of a contact's stream: what live delivery and replay both send."""
-
-    app_id: str
-    contact_id: str
-    seq: int
-    type: str
-    data: dict[str, Any]
-
-    def wire(self) -> dict[str, Any]:
-        return {"type": self.type, "data": self.data, "seq": self.seq}
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ..vocabulary.clock import utcnow
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -85,10 +87,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 #: The largest value an ``Integer`` column holds on PostgreSQL (SQLite holds 64 bits):
 #: what a client sends for one (a seq) is checked against it before any query.
 MAX_INTEGER: Final = 2**31 - 1
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .ids import new_id, well_formed_id
+from ..vocabulary.ids import new_id, well_formed_id
 from .models import (
     Contact,
     Conversation,

@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
-from .models import VerificationLogEntry, utcnow
+from ..vocabulary.clock import utcnow
+from .models import VerificationLogEntry
 from .prepared import Prepared
 
 OUTCOMES: Final = ("verified", "unverified", "refused", "anonymous")

@@ -36,13 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from ..core import Secret
+from ..vocabulary.clock import utcnow
+from ..vocabulary.ids import new_id, well_formed_id
 from ..vocabulary.outbound_errors import OutboundError
 from ..vocabulary.urls import check_url
 from ..vocabulary.webhook_events import EVENT_TYPES, contact_fields
 from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import AppError, get_app
 from .encryption import SecretBox
-from .ids import new_id, well_formed_id
 from .models import (
     OPEN_DELIVERY,
     App,
@@ -52,7 +53,6 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
-    utcnow,
 )
 
 MAX_ENDPOINTS_PER_APP: Final = 20

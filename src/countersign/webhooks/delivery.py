@@ -34,7 +34,7 @@ from ..settings import Settings
 from ..storage import webhooks
 from ..storage.database import Database
 from ..storage.encryption import SecretBox
-from ..storage.models import utcnow
+from ..vocabulary.clock import utcnow
 from ..vocabulary.webhook_events import envelope_bytes
 from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .backoff import RetryPolicy

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 
 from countersign.server.dashboard import passwords
 from countersign.storage import operators
-from countersign.storage.models import utcnow
+from countersign.vocabulary.clock import utcnow
 from tests.server.conftest import Harness, make_harness, wait_for
 
 __all__ = ["Dashboard", "csrf_of", "make_harness", "wait_for"]

@@ -33,7 +33,7 @@ from countersign.server.dashboard.password_gate import MIB, concurrent_checks, u
 from countersign.server.dashboard.security import SESSION_COOKIE
 from countersign.settings import SettingsError, load_settings
 from countersign.storage import operators
-from countersign.storage.models import utcnow
+from countersign.vocabulary.clock import utcnow
 from tests.realtime.conftest import ServerNode, free_port
 
 from .conftest import OWNER, PASSWORD, Dashboard, csrf_of

@@ -17,8 +17,8 @@ from countersign.server.dashboard import passwords
 from countersign.settings import load_settings
 from countersign.storage import operators
 from countersign.storage.database import Database
-from countersign.storage.ids import token_digest
-from countersign.storage.models import utcnow
+from countersign.vocabulary.clock import utcnow
+from countersign.vocabulary.ids import token_digest
 
 CLEAN_ENV: dict[str, str | None] = {
     "COUNTERSIGN_DATA_DIR": None,

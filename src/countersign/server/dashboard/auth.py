@@ -17,9 +17,9 @@ from starlette.requests import HTTPConnection
 
 from ...settings import Settings
 from ...storage import apps, operators
-from ...storage.ids import token_digest
-from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
+from ...vocabulary.clock import utcnow
+from ...vocabulary.ids import token_digest
 from ..client_ip import client_ip
 from ..ratelimit import Limit
 from ..state import ServerState, StateDep

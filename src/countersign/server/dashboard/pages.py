@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from ...storage import apps
-from ...storage.models import utcnow
 from ...storage.operators import OperatorRecord
+from ...vocabulary.clock import utcnow
 from ..state import ServerState
 from .rendering import render
 from .security import SESSION_COOKIE, cookie_token, csrf_token

@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ...storage import messaging
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
+from ...vocabulary.stream import StreamItem
 from ..auth import SessionDep
 from ..body import read_model
 from ..client_ip import client_ip
@@ -108,7 +109,7 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
     client_id = _client_id(payload.client_id)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], list[messaging.StreamItem]]:
+    def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         conversation, created = messaging.create_conversation(
             connection, session.app_id, session.contact_id, now
         )

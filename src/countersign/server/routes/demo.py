@@ -22,7 +22,8 @@ from ... import sign
 from ...core import InvalidSecret
 from ...demo import DEMO_USER, OTHER_USER, find_or_create, remember, remembered_app_id
 from ...storage import messaging
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
+from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
 from ..state import ServerState, StateDep
 
@@ -119,10 +120,10 @@ async def demo_reply(request: Request, state: StateDep) -> JSONResponse:
     app_id = await _demo_app(state)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], list[messaging.StreamItem]]:
+    def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         contact_id = messaging.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
         latest = messaging.list_conversations(connection, contact_id, limit=1).data
-        events: list[messaging.StreamItem] = []
+        events: list[StreamItem] = []
         if latest:
             conversation = latest[0]
         else:
@@ -155,7 +156,7 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
     app_id = await _demo_app(state)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], messaging.StreamItem]:
+    def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
         contact_id = messaging.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
         count = messaging.list_notifications(connection, contact_id, limit=1)["unread_count"]
         title, body = NOTIFICATIONS[count % len(NOTIFICATIONS)]

@@ -11,7 +11,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 
 from ...storage import identities
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError

@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ...storage import messaging
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
+from ...vocabulary.stream import StreamItem
 from ..auth import ApiAppDep
 from ..body import read_model
 from ..errors import ApiError
@@ -77,7 +78,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
     data = storable_json(payload.data or {}, "data", max_chars=8_000)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], messaging.StreamItem]:
+    def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
         contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
         return messaging.create_notification(
             connection,
@@ -149,7 +150,7 @@ async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDe
     author_type, author_name = _author(payload.author)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], list[messaging.StreamItem]]:
+    def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
         conversation, created = messaging.create_conversation(connection, app_id, contact_id, now)
         posted = messaging.post_message(

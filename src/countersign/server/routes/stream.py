@@ -35,7 +35,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...realtime.hub import SessionEnd, StreamHub, Subscriber
 from ...storage import identities, messaging
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
+from ...vocabulary.stream import StreamItem
 from ..sessions import SessionView, has_ended, open_session
 from ..state import ServerState
 
@@ -174,7 +175,7 @@ class _LiveStream:
         self.unsubscribe()
         self._closing = self._loop.create_task(_close(self._websocket, CLOSE_UNAUTHORIZED))
 
-    async def _fetch_after(self, contact_id: str, since: int) -> list[messaging.StreamItem]:
+    async def _fetch_after(self, contact_id: str, since: int) -> list[StreamItem]:
         database = self._state.backend.database
         return await database.run(lambda c: messaging.stream_after(c, contact_id, since))
 
@@ -318,11 +319,11 @@ def _nothing() -> None:
 # Every widget of a contact is sent the same event object: encode it once, not once per
 # widget. Identity, not equality, is the key (the items hold dicts; they don't hash), and
 # holding the item keeps its id from being reused while it is cached.
-_ENCODED: dict[int, tuple[messaging.StreamItem, str]] = {}
+_ENCODED: dict[int, tuple[StreamItem, str]] = {}
 _ENCODED_MAX: Final = 64
 
 
-def _wire_text(item: messaging.StreamItem) -> str:
+def _wire_text(item: StreamItem) -> str:
     cached = _ENCODED.get(id(item))
     if cached is not None and cached[0] is item:
         return cached[1]

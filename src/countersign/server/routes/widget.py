@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...storage import identities
-from ...storage.models import utcnow
+from ...vocabulary.clock import utcnow
 from ...webhooks.triggers import contact_identified
 from ..auth import SessionDep
 from ..body import read_model

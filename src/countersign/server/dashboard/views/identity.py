@@ -22,8 +22,8 @@ from starlette.responses import RedirectResponse, Response
 
 from ....storage import apps, operators
 from ....storage.apps import AppRecord
-from ....storage.models import utcnow
 from ....storage.operators import OperatorRecord
+from ....vocabulary.clock import utcnow
 from ...state import ServerState, StateDep
 from ..auth import AppDep, OwnerDep, audit, dashboard_limits, peer
 from ..errors import BadForm, NotFound

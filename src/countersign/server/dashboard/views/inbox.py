@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ....storage import messaging, operators
-from ....storage.models import MAX_INTEGER, utcnow
+from ....storage.models import MAX_INTEGER
+from ....vocabulary.clock import utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
 from ...state import StateDep
 from ..auth import AppDep, OperatorDep

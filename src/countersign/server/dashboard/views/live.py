@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
 from ....storage import apps, operators
-from ....storage.messaging import StreamItem
+from ....vocabulary.stream import StreamItem
 from ...state import ServerState
 from ..auth import operator_of
 from ..security import SESSION_COOKIE, cookie_token, csrf_matches

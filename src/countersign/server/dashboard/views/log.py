@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ....core import HINTS
 from ....storage import operators, verification_log
-from ....storage.models import utcnow
+from ....vocabulary.clock import utcnow
 from ...state import StateDep
 from ..auth import AppDep, OwnerDep
 from ..errors import BadForm

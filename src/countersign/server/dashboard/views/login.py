@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 
 from ....settings import default_data_dir
 from ....storage import apps, operators
-from ....storage.ids import token_digest
-from ....storage.models import utcnow
+from ....vocabulary.clock import utcnow
+from ....vocabulary.ids import token_digest
 from ...state import StateDep
 from .. import passwords
 from ..auth import OperatorDep, dashboard_limits, login_account, operator_of, peer
