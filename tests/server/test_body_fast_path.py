@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from countersign.server.body import _decode_plain, parse_json
 from countersign.server.errors import ApiError
-from countersign.server.identify import IdentifyBody
+from countersign.server.identify.policy import IdentifyBody
 
 
 def careful(raw: bytes) -> IdentifyBody | None:

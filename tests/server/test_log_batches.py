@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from countersign import sign
-from countersign.server import recorder
+from countersign.server.identify import recorder
 
 from .conftest import Harness
 

@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from countersign import sign
 from countersign.server import ratelimit
 from countersign.server.client_ip import client_ip
-from countersign.server.ratelimit import FailureLimiter, IdentifyLimits, Limit
+from countersign.server.identify.limits import IdentifyLimits
+from countersign.server.ratelimit import FailureLimiter, Limit
 from countersign.settings import parse_proxies
 
 from .conftest import Harness

@@ -24,10 +24,10 @@ from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .dashboard import site as dashboard_site
 from .errors import install_error_handlers
-from .fast_path import CountersignAPI
+from .identify.fast_path import CountersignAPI
+from .identify.limits import IdentifyLimits
+from .identify.recorder import VerificationRecorder
 from .nul_guard import NulGuard
-from .ratelimit import IdentifyLimits
-from .recorder import VerificationRecorder
 from .routes import (
     actions,
     conversations,

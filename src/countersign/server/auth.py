@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from ..storage import apps
 from .errors import ApiError
-from .identify import check_origin
+from .identify.policy import check_origin
 from .sessions import SessionView, open_session
 from .state import StateDep
 

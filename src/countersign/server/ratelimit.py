@@ -1,8 +1,8 @@
-"""Limits on failed identify attempts, per (app, client IP) and per (app, identifier).
+"""A sliding-window limiter: the times of what counted, per key, in bounded memory.
 
-A sliding window of failure times per key. Only failures count, so a product's real
-users never meet it; an attacker guessing hashes for one user, or spraying many users
-from one address, gets 429 with Retry-After once over the limit.
+Identify's limits (``identify/limits.py``), the custom actions' and the dashboard's
+password guesses all count with it. Failures (or attempts) are counted; a key over its
+limit gets the seconds to wait, which the caller answers as 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -100,35 +100,3 @@ class FailureLimiter:
         if len(self._failures) >= self._max_keys:
             for key in list(self._failures)[: self._max_keys // 2]:
                 del self._failures[key]
-
-
-class IdentifyLimits:
-    """The limits identify checks before it verifies anything: failures per address and
-    per identifier, and new unverified visitors (and their conversations) per address."""
-
-    def __init__(
-        self,
-        per_ip: Limit = Limit(failures=30, window_seconds=300),
-        per_identifier: Limit = Limit(failures=10, window_seconds=300),
-        clock: Callable[[], float] = time.monotonic,
-        anonymous_per_minute: int = 30,
-        max_keys: int | None = None,
-    ) -> None:
-        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
-        self.by_identifier = FailureLimiter(per_identifier, clock, max_keys)
-        self.new_visitors = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock, max_keys)
-        self.conversation_starts = FailureLimiter(
-            Limit(anonymous_per_minute, 60.0), clock, max_keys
-        )
-
-    def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
-        waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]
-        if identifier is not None:
-            waits.append(self.by_identifier.retry_after(f"{app_id}\0{identifier}"))
-        known = [wait for wait in waits if wait is not None]
-        return max(known) if known else None
-
-    def fail(self, app_id: str, ip: str, identifier: str | None) -> None:
-        self.by_ip.fail(f"{app_id}\0{ip}")
-        if identifier is not None:
-            self.by_identifier.fail(f"{app_id}\0{identifier}")

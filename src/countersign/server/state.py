@@ -17,8 +17,8 @@ from ..settings import Settings
 from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
-from .ratelimit import IdentifyLimits
-from .recorder import VerificationRecorder
+from .identify.limits import IdentifyLimits
+from .identify.recorder import VerificationRecorder
 from .session_tokens import SessionTokens
 
 log = logging.getLogger("countersign.server")

@@ -5,31 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from ...storage import identities
 from ...vocabulary.clock import utcnow
-from ...webhooks.triggers import contact_identified
 from ..auth import SessionDep
-from ..body import read_model
-from ..client_ip import client_ip
-from ..errors import ApiError, documented_errors
-from ..identify import (
-    Decision,
-    IdentifyBody,
-    RequestContext,
-    check_origin,
-    decide,
-    failed,
-    metadata_for,
-    pending_entry,
-    rate_limited,
-    response_document,
-    session_expiry,
-)
+from ..errors import documented_errors
+from ..identify.handler import identify
+from ..identify.policy import IdentifyBody
 from ..openapi import json_body
-from ..state import ServerState, StateDep
+from ..state import StateDep
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -38,130 +24,7 @@ def _json(document: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(document), status, media_type="application/json")
 
 
-async def identify(request: Request) -> Response:
-    state: ServerState = request.app.state.countersign
-    # A plain Request instead of a pydantic body model: this is the hot path, and a
-    # strict msgspec decode costs a fraction of FastAPI's validation (benchmarks/).
-    body = await read_model(request, IdentifyBody, state.settings.max_body_bytes)
-    config = await state.directory.get(body.app_id)
-    if config is None:
-        raise ApiError(404, "app_not_found", "no app with this app_id")
-    origin = request.headers.get("origin")
-    check_origin(config, origin)
-    context = RequestContext(
-        origin, client_ip(request, state.settings.trusted_proxies), state.settings.session_ttl
-    )
-    raw_claim = body.user_id if config.record.identifier == "user_id" else body.email
-    claimed = None if raw_claim is None else str(raw_claim)
-    now = utcnow()
-    decision = decide(config, body, now)
-    metadata, warnings = metadata_for(config, body, decision)
-    wait = None
-    if failed(decision):
-        wait = state.limits.retry_after(config.record.id, context.client_ip, claimed)
-        if (limited := rate_limited(decision, wait)) is not None:
-            raise limited
-    if wait is None:  # a blocked failure is answered without another log entry
-        state.recorder.record(pending_entry(config, body, decision, context))
-        if failed(decision):
-            state.limits.fail(config.record.id, context.client_ip, claimed)
-    if decision.outcome == "refused":
-        raise ApiError(
-            401,
-            "identity_verification_failed",
-            "the identity could not be verified; the app's operators can see why in "
-            "the verification log",
-        )
-    reserved, may_create_visitor = _reserve_new_visitor(state, body, decision, context)
-    try:
-        identified = await state.backend.database.run_grouped(
-            lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
-                c,
-                config.webhook_events,
-                config.record.id,
-                decision.claim.status,
-                decision.method,
-                identities.identify(
-                    c,
-                    app_id=config.record.id,
-                    visitor_id=body.visitor_id,
-                    claim=decision.claim,
-                    metadata=metadata,
-                    secret_id=decision.secret_id,
-                    now=now,
-                    held_epoch=_held_epoch(state, request, body.visitor_id),
-                    may_create_visitor=may_create_visitor,
-                ),
-                now,
-            )
-        )
-    except identities.NewVisitorRefused:
-        raise _too_many_visitors(state, _visitor_key(body, context)) from None
-    if reserved is not None and identified.visitor_id == body.visitor_id:
-        state.limits.new_visitors.release(*reserved)  # a returning browser: not new
-    if identified.ended is not None:
-        # That browser's previous identity ends here: its streams go quiet before we
-        # answer, on this node, and close on the others as soon as they hear.
-        await state.broker.end_sessions([identified.ended])
-    expires_at = session_expiry(decision, context, now)
-    token, _ = state.session_tokens.issue(
-        identified.visitor_id, identified.session_epoch, expires_at, decision.secret_id
-    )
-    if decision.secret_id is not None:
-        state.recorder.secret_used(decision.secret_id, now)
-    return _json(response_document(token, expires_at, identified, decision, warnings))
-
-
-def _reserve_new_visitor(
-    state: ServerState, body: IdentifyBody, decision: Decision, context: RequestContext
-) -> tuple[tuple[str, float] | None, bool]:
-    """New unverified visitors are limited per address: one is counted before the write,
-    so a burst in flight cannot all pass, and given back when the browser turns out to
-    be returning. Over the limit, a browser that names its visitor is still answered if
-    it is returning: the write then refuses to create one (NewVisitorRefused).
-
-    Returns what was counted (key and time, for ``release``; None: nothing) and whether
-    the write may create a visitor."""
-    if decision.claim.status == "verified":
-        return None, True
-    key = _visitor_key(body, context)
-    if state.limits.new_visitors.retry_after(key) is None:
-        return (key, state.limits.new_visitors.fail(key)), True
-    if body.visitor_id is None:
-        raise _too_many_visitors(state, key)
-    return None, False
-
-
-def _visitor_key(body: IdentifyBody, context: RequestContext) -> str:
-    return f"{body.app_id}\0{context.client_ip}"
-
-
-def _too_many_visitors(state: ServerState, key: str) -> ApiError:
-    wait = state.limits.new_visitors.retry_after(key) or 1
-    return ApiError(
-        429,
-        "rate_limited",
-        "too many new visitors from this address; try again later",
-        headers={"Retry-After": str(wait)},
-    )
-
-
-def _held_epoch(state: ServerState, request: Request, visitor_id: str | None) -> int | None:
-    """The epoch of the session token this request holds for its own ``visitor_id``:
-    proof that it comes from that browser (the widget sends its token when it
-    identifies again), so a change of identity may retire that browser's visitor."""
-    if visitor_id is None:
-        return None
-    header = request.headers.get("authorization")
-    if header is None or header[:7].lower() != "bearer ":
-        return None
-    claims = state.session_tokens.open(header[7:].strip())
-    if claims is None or claims.visitor_id != visitor_id:
-        return None
-    return claims.epoch
-
-
-# POSTs to exactly this path are answered ahead of the app by server/fast_path.py; the
+# POSTs to exactly this path are answered ahead of the app by identify/fast_path.py; the
 # route documents identify and serves any that reach the router (a mounted app).
 router.add_api_route(
     "/identify",

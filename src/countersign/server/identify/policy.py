@@ -15,15 +15,15 @@ from typing import Annotated, Any, Final, Literal
 import jwt
 import msgspec
 
-from ..core import TokenClaimInvalid, TokenError, verify_identity_token
-from ..storage import identities
-from ..vocabulary.clock import utcnow
-from .app_directory import AppConfig
-from .errors import ApiError
-from .identifier_field import IdentifierText, identifier_field
+from ...core import TokenClaimInvalid, TokenError, verify_identity_token
+from ...storage import identities
+from ...vocabulary.clock import utcnow
+from ..app_directory import AppConfig
+from ..errors import ApiError
+from ..identifier_field import IdentifierText, identifier_field
+from ..text import MAX_NAME_CHARS
+from .entry import PendingEntry
 from .metadata import limit_metadata
-from .recorder import PendingEntry
-from .text import MAX_NAME_CHARS
 
 MAX_TOKEN_LIFETIME: Final = timedelta(days=30)
 

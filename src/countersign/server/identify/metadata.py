@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import ApiError
+from ..errors import ApiError
 
 
 def _field_chars(key: str, value: Any) -> int:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
-from ..storage import webhooks
-from ..storage.identities import Identified
-from ..vocabulary.webhook_events import (
+from ...storage import webhooks
+from ...storage.identities import Identified
+from ...vocabulary.webhook_events import (
     CONTACT_IDENTIFIED,
     IDENTITY_FAILED,
     contact_fields,
@@ -26,8 +26,8 @@ from ..vocabulary.webhook_events import (
 )
 
 if TYPE_CHECKING:
-    from ..server.app_directory import AppConfig
-    from ..server.recorder import PendingEntry
+    from ..app_directory import AppConfig
+    from .entry import PendingEntry
 
 log = logging.getLogger("countersign.webhooks")
 

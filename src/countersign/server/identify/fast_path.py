@@ -21,9 +21,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .cors import allow_origin
-from .errors import ApiError, api_error_response, client_gone_response, error_response
-from .routes.widget import identify
+from ..cors import allow_origin
+from ..errors import ApiError, api_error_response, client_gone_response, error_response
+from .handler import identify
 
 IDENTIFY_PATH: Final = "/v1/widget/identify"
 

@@ -14,19 +14,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
-from ..background import stopped_within
-from ..core import FAILURE_CODES
-from ..storage import apps, verification_log
-from ..storage.database import Database
-from ..vocabulary.clock import utcnow
-from ..webhooks import triggers
-from .app_directory import AppDirectory
+from ...background import stopped_within
+from ...core import FAILURE_CODES
+from ...storage import apps, verification_log
+from ...storage.database import Database
+from ...vocabulary.clock import utcnow
+from ..app_directory import AppDirectory
+from . import triggers
+from .entry import PendingEntry
 
 log = logging.getLogger("countersign.server")
 
@@ -37,25 +37,6 @@ UNDIAGNOSED_HINT: Final = (
     "Not diagnosed: more failures arrived than are analysed per second. "
     "Try this identifier again alone to see why it fails."
 )
-
-
-@dataclass(slots=True)
-class PendingEntry:
-    app_id: str
-    at: datetime
-    outcome: str
-    method: str
-    identifier: str | None
-    origin: str | None
-    client_ip: str | None
-    secret_id: str | None = None
-    code: str = "ok"
-    hint: str = ""
-    # For a hash failure still to be diagnosed; dropped once it is.
-    signature: object = None
-    other_identifier: str | None = None
-    needs_diagnosis: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class VerificationRecorder:
