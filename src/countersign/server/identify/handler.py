@@ -27,6 +27,7 @@ from .policy import (
     rate_limited,
     response_document,
     session_expiry,
+    signed_identifier,
 )
 from .services import IdentifyServices
 from .triggers import contact_identified
@@ -45,7 +46,7 @@ async def identify(request: Request) -> Response:
     context = RequestContext(
         origin, client_ip(request, state.settings.trusted_proxies), state.settings.session_ttl
     )
-    raw_claim = body.user_id if config.record.identifier == "user_id" else body.email
+    raw_claim, _ = signed_identifier(config, body.user_id, body.email)
     claimed = None if raw_claim is None else str(raw_claim)
     now = utcnow()
     decision = decide(config, body, now)

@@ -8,9 +8,9 @@ signature failed goes to the operator's log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import jwt
 import msgspec
@@ -27,6 +27,7 @@ from .metadata import limit_metadata
 
 MAX_TOKEN_LIFETIME: Final = timedelta(days=30)
 
+T = TypeVar("T")
 Outcome = Literal["verified", "unverified", "refused", "anonymous"]
 Method = Literal["hash", "jwt", "none"]
 
@@ -46,7 +47,7 @@ class IdentifyBody(msgspec.Struct, forbid_unknown_fields=True):
     user_metadata: dict[str, Any] | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     outcome: Outcome
     method: Method
@@ -61,7 +62,31 @@ class Decision:
     unverified_extra: dict[str, Any] = field(default_factory=dict)
 
 
+ANONYMOUS: Final = identities.Claim("anonymous")
+
 _text = identifier_field  # the one identifier rule of every route (identifier_field.py)
+
+
+def signed_identifier(config: AppConfig, user_id: T, email: T) -> tuple[T, T]:
+    """(the identifier the app signs, the other one): the one place that reads the
+    app's ``identifier`` setting."""
+    if config.record.identifier == "user_id":
+        return user_id, email
+    return email, user_id
+
+
+def _apply_mismatch(config: AppConfig, failed: Decision) -> Decision:
+    """The one place a failed proof meets the app's policy (SPEC 2): ``report`` keeps
+    the claim unverified; ``required`` drops it, refused (401) under ``reject`` or
+    continued anonymous under ``anonymous``. A failure that named no identifier has
+    nothing to keep."""
+    policy = config.record
+    if policy.identity_mode == "report" and failed.identifier is not None:
+        return failed
+    if policy.identity_mode == "report":
+        return replace(failed, outcome="anonymous", claim=ANONYMOUS)
+    outcome: Outcome = "refused" if policy.on_mismatch == "reject" else "anonymous"
+    return replace(failed, outcome=outcome, claim=ANONYMOUS)
 
 
 def _unverified_jwt_claims(token: str) -> dict[str, Any]:
@@ -78,42 +103,34 @@ def decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
     policy = config.record
     user_id = _text(body.user_id, "user_id") if body.user_id is not None else None
     email = _text(body.email, "email") if body.email is not None else None
-    claimed = user_id if policy.identifier == "user_id" else email
-    other = email if policy.identifier == "user_id" else user_id
-
-    unverified_claim = identities.Claim("unverified", user_id=user_id, email=email)
-
     if body.user_jwt is not None:
         return _decide_token(config, body.user_jwt, user_id, email, now)
+    claimed, other = signed_identifier(config, user_id, email)
     if claimed is None:
-        return Decision("anonymous", "none", identities.Claim("anonymous"), "no_identity", None)
+        return Decision("anonymous", "none", ANONYMOUS, "no_identity", None)
+    unverified_claim = identities.Claim("unverified", user_id=user_id, email=email)
     if policy.identity_mode == "off":
         return Decision("unverified", "none", unverified_claim, "verification_off", claimed)
     key = config.ring.match(claimed, body.user_hash)
-    if key is not None:
-        claim = identities.Claim("verified", user_id=user_id, email=email, key=policy.identifier)
-        if other is not None:
-            # The identifier that was not signed is not proven: keep it off the
-            # verified contact's identity columns.
-            claim = identities.Claim(
-                "verified",
-                user_id=user_id if policy.identifier == "user_id" else None,
-                email=email if policy.identifier == "email" else None,
-                key=policy.identifier,
-            )
-        decision = Decision("verified", "hash", claim, None, claimed, secret_id=key.id)
-        if other is not None:
-            decision.unverified_extra = {
-                "email" if policy.identifier == "user_id" else "user_id": other
-            }
-        return decision
-    failed = Decision("unverified", "hash", unverified_claim, "verification_failed", claimed)
-    failed.needs_diagnosis = True
-    if policy.identity_mode == "report":
-        return failed
-    failed.claim = identities.Claim("anonymous")
-    failed.outcome = "refused" if policy.on_mismatch == "reject" else "anonymous"
-    return failed
+    if key is None:
+        failed = Decision(
+            "unverified", "hash", unverified_claim, "verification_failed", claimed,
+            needs_diagnosis=True,
+        )  # fmt: skip
+        return _apply_mismatch(config, failed)
+    by_user_id = policy.identifier == "user_id"
+    # The identifier that was not signed is not proven: it stays off the verified
+    # contact's identity columns, and joins the unverified metadata instead.
+    claim = identities.Claim(
+        "verified",
+        user_id=user_id if by_user_id else None,
+        email=None if by_user_id else email,
+        key=policy.identifier,
+    )
+    extra = {} if other is None else {"email" if by_user_id else "user_id": other}
+    return Decision(
+        "verified", "hash", claim, None, claimed, secret_id=key.id, unverified_extra=extra
+    )
 
 
 def _decide_token(
@@ -131,16 +148,15 @@ def _decide_token(
             user_id=user_id if sub is None else _text(sub, "user_jwt sub"),
             email=email if mail is None else _text(mail, "user_jwt email"),
         )
-        identifier = claim.user_id if policy.identifier == "user_id" else claim.email
-        status: Outcome = "unverified" if identifier else "anonymous"
-        if status == "anonymous":
-            claim = identities.Claim("anonymous")
-        return Decision(status, "jwt", claim, "verification_off", identifier)
+        identifier, _ = signed_identifier(config, claim.user_id, claim.email)
+        if not identifier:
+            return Decision("anonymous", "jwt", ANONYMOUS, "verification_off", identifier)
+        return Decision("unverified", "jwt", claim, "verification_off", identifier)
     try:
         verified = verify_identity_token(
             token, config.ring, now=now, audience=policy.id, max_lifetime=MAX_TOKEN_LIFETIME
         )
-        identifier = verified.user_id if policy.identifier == "user_id" else verified.email
+        identifier, _ = signed_identifier(config, verified.user_id, verified.email)
         if identifier is None:
             raise TokenError(f"the identity token has no {policy.identifier} claim")
         if user_id is not None and verified.user_id is not None and user_id != verified.user_id:
@@ -152,23 +168,16 @@ def _decide_token(
                 f"the identity token's name claim is longer than {MAX_NAME_CHARS} characters"
             )
     except TokenError as error:
-        claimed = user_id if policy.identifier == "user_id" else email
         failed = Decision(
             "unverified",
             "jwt",
             identities.Claim("unverified", user_id=user_id, email=email),
             "verification_failed",
-            claimed,
+            signed_identifier(config, user_id, email)[0],
             failure_code=error.code,
             failure_hint=str(error),
         )
-        if claimed is None:
-            failed.claim = identities.Claim("anonymous")
-            failed.outcome = "anonymous"
-        if policy.identity_mode == "required":
-            failed.claim = identities.Claim("anonymous")
-            failed.outcome = "refused" if policy.on_mismatch == "reject" else "anonymous"
-        return failed
+        return _apply_mismatch(config, failed)
     claim = identities.Claim(
         "verified",
         user_id=verified.user_id,
@@ -204,7 +213,7 @@ def pending_entry(
     config: AppConfig, body: IdentifyBody, decision: Decision, context: RequestContext
 ) -> PendingEntry:
     policy = config.record
-    other = body.email if policy.identifier == "user_id" else body.user_id
+    _, other = signed_identifier(config, body.user_id, body.email)
     return PendingEntry(
         app_id=policy.id,
         at=utcnow(),
