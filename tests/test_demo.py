@@ -8,7 +8,7 @@ from pathlib import Path
 from countersign.context import open_backend
 from countersign.demo import DEMO_APP_NAME, DEMO_USER, OTHER_USER, STATE_FILE, ensure_demo_app
 from countersign.settings import load_settings
-from countersign.storage import apps, messaging
+from countersign.storage import apps, contacts, messaging
 
 
 def test_created_once_and_remembered(tmp_path: Path, database_url: str) -> None:
@@ -26,8 +26,8 @@ def test_created_once_and_remembered(tmp_path: Path, database_url: str) -> None:
 
         def seeded(connection: object) -> tuple[int, int, int, int]:
             named = [a for a in apps.list_apps(connection) if a.name == DEMO_APP_NAME]  # type: ignore[arg-type]
-            demo = messaging.verified_contact_id(connection, app_id, DEMO_USER.user_id)  # type: ignore[arg-type]
-            other = messaging.verified_contact_id(connection, app_id, OTHER_USER.user_id)  # type: ignore[arg-type]
+            demo = contacts.verified_contact_id(connection, app_id, DEMO_USER.user_id)  # type: ignore[arg-type]
+            other = contacts.verified_contact_id(connection, app_id, OTHER_USER.user_id)  # type: ignore[arg-type]
             assert demo is not None
             assert other is not None
             return (

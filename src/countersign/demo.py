@@ -18,7 +18,7 @@ from typing import Final
 from sqlalchemy import Connection
 
 from .context import Backend
-from .storage import apps, messaging
+from .storage import apps, contacts, messaging
 from .storage.encryption import SecretBox
 from .vocabulary.clock import utcnow
 
@@ -97,7 +97,7 @@ def _seed(connection: Connection, app_id: str) -> None:
             "Charles, your refund of $1,250 for invoice INV-2041 went out today.",
         ),
     ):
-        contact_id = messaging.ensure_verified_contact(connection, app_id, user.user_id, now)
+        contact_id = contacts.ensure_verified_contact(connection, app_id, user.user_id, now)
         conversation, _ = messaging.create_conversation(connection, app_id, contact_id, now)
         messaging.post_message(
             connection,
@@ -110,7 +110,7 @@ def _seed(connection: Connection, app_id: str) -> None:
             client_id=None,
             now=now,
         )
-    other = messaging.ensure_verified_contact(connection, app_id, OTHER_USER.user_id, now)
+    other = contacts.ensure_verified_contact(connection, app_id, OTHER_USER.user_id, now)
     messaging.create_notification(
         connection,
         app_id=app_id,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from countersign.storage import identities
+from countersign.storage import contacts, identities
 from countersign.storage.database import Database
 from countersign.storage.models import Contact
 
@@ -24,7 +24,7 @@ def identify(
             c,
             app_id=app_id,
             visitor_id=None,
-            claim=identities.Claim("verified", user_id="returning"),
+            claim=contacts.Claim("verified", user_id="returning"),
             metadata=metadata,
             secret_id=None,
             now=at,
@@ -50,7 +50,7 @@ def test_unchanged_metadata_within_a_minute_is_not_written(database: Database, a
 
 def test_last_seen_moves_on_after_a_minute(database: Database, app_id: str) -> None:
     identify(database, app_id, {}, T0)
-    later = T0 + identities.LAST_SEEN_RESOLUTION
+    later = T0 + contacts.LAST_SEEN_RESOLUTION
     identify(database, app_id, {}, later)
     assert stored(database) == ({}, later)
 
@@ -79,7 +79,7 @@ def test_any_change_of_metadata_is_written(
 
 def test_an_unchanged_return_answers_the_stored_attributes(database: Database, app_id: str) -> None:
     database.run_sync(
-        lambda c: identities.upsert_verified_user(
+        lambda c: contacts.upsert_verified_user(
             c, app_id, "returning", email=None, name="Ada", attributes={"tier": 3}, now=T0
         )
     )

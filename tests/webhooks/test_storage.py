@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from countersign.context import Backend
-from countersign.storage import apps, messaging, webhooks
+from countersign.storage import apps, contacts, messaging, webhooks
 from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent
 from countersign.vocabulary.clock import utcnow
 
@@ -34,7 +34,7 @@ def _endpoint(
 
 def _contact(backend: Backend, app_id: str, user_id: str = "u-1") -> str:
     return backend.database.run_sync(
-        lambda c: messaging.ensure_verified_contact(c, app_id, user_id, utcnow())
+        lambda c: contacts.ensure_verified_contact(c, app_id, user_id, utcnow())
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..storage.identities import BrowserSession, IdentityStatus, browser_session
+from ..storage.contacts import IdentityStatus
+from ..storage.identities import BrowserSession, browser_session
 from ..vocabulary.clock import utcnow
 from .session_tokens import TokenClaims
 from .state import ServerState

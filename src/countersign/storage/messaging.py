@@ -24,7 +24,6 @@ from ..vocabulary.stream import StreamItem
 from . import webhooks
 from .models import (
     MAX_INTEGER,
-    VERIFIED_CONTACT,
     Contact,
     Conversation,
     Event,
@@ -552,42 +551,3 @@ def list_events(
         .limit(max(1, min(limit, MAX_PAGE)))
     )
     return [_event_dict(r.id, r.name, r.properties, r.created_at) for r in rows]
-
-
-def ensure_verified_contact(
-    connection: Connection, app_id: str, user_id: str, now: datetime
-) -> str:
-    """The verified contact of ``user_id``, created if the user never visited yet, so a
-    notification or conversation addressed to them is waiting at their first visit."""
-    lookup = select(Contact.id).where(
-        Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id == user_id
-    )
-    found = connection.execute(lookup).scalar_one_or_none()
-    if found is not None:
-        return str(found)
-    try:
-        with connection.begin_nested():
-            connection.execute(
-                insert(Contact).values(
-                    id=new_row_id("con", 12),
-                    app_id=app_id,
-                    user_id=user_id,
-                    verified=True,
-                    metadata_={},
-                    attributes={},
-                    created_at=now,
-                    last_seen_at=now,
-                )
-            )
-    except IntegrityError:
-        pass  # created by a concurrent request: the lookup finds it
-    return str(connection.execute(lookup).scalar_one())
-
-
-def verified_contact_id(connection: Connection, app_id: str, user_id: str) -> str | None:
-    found = connection.execute(
-        select(Contact.id).where(
-            Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id == user_id
-        )
-    ).scalar_one_or_none()
-    return None if found is None else str(found)

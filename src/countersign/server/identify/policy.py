@@ -16,7 +16,7 @@ import jwt
 import msgspec
 
 from ...core import TokenClaimInvalid, TokenError, verify_identity_token
-from ...storage import identities
+from ...storage import contacts, identities
 from ...vocabulary.clock import utcnow
 from ..app_directory import AppConfig
 from ..errors import ApiError
@@ -51,7 +51,7 @@ class IdentifyBody(msgspec.Struct, forbid_unknown_fields=True):
 class Decision:
     outcome: Outcome
     method: Method
-    claim: identities.Claim
+    claim: contacts.Claim
     reason: str | None
     identifier: str | None  # what was claimed, for the log and the rate limits
     secret_id: str | None = None
@@ -62,7 +62,7 @@ class Decision:
     unverified_extra: dict[str, Any] = field(default_factory=dict)
 
 
-ANONYMOUS: Final = identities.Claim("anonymous")
+ANONYMOUS: Final = contacts.Claim("anonymous")
 
 _text = identifier_field  # the one identifier rule of every route (identifier_field.py)
 
@@ -108,7 +108,7 @@ def decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
     claimed, other = signed_identifier(config, user_id, email)
     if claimed is None:
         return Decision("anonymous", "none", ANONYMOUS, "no_identity", None)
-    unverified_claim = identities.Claim("unverified", user_id=user_id, email=email)
+    unverified_claim = contacts.Claim("unverified", user_id=user_id, email=email)
     if policy.identity_mode == "off":
         return Decision("unverified", "none", unverified_claim, "verification_off", claimed)
     key = config.ring.match(claimed, body.user_hash)
@@ -121,7 +121,7 @@ def decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
     by_user_id = policy.identifier == "user_id"
     # The identifier that was not signed is not proven: it stays off the verified
     # contact's identity columns, and joins the unverified metadata instead.
-    claim = identities.Claim(
+    claim = contacts.Claim(
         "verified",
         user_id=user_id if by_user_id else None,
         email=None if by_user_id else email,
@@ -143,7 +143,7 @@ def _decide_token(
         # Unchecked, but stored and logged as the contact's identifiers all the same:
         # the rule of every identifier, or NUL, a forged log line or 20,000 characters
         # would ride in on a token nobody signed.
-        claim = identities.Claim(
+        claim = contacts.Claim(
             "unverified",
             user_id=user_id if sub is None else _text(sub, "user_jwt sub"),
             email=email if mail is None else _text(mail, "user_jwt email"),
@@ -171,14 +171,14 @@ def _decide_token(
         failed = Decision(
             "unverified",
             "jwt",
-            identities.Claim("unverified", user_id=user_id, email=email),
+            contacts.Claim("unverified", user_id=user_id, email=email),
             "verification_failed",
             signed_identifier(config, user_id, email)[0],
             failure_code=error.code,
             failure_hint=str(error),
         )
         return _apply_mismatch(config, failed)
-    claim = identities.Claim(
+    claim = contacts.Claim(
         "verified",
         user_id=verified.user_id,
         email=verified.email,

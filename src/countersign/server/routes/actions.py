@@ -16,7 +16,7 @@ from ...actions import ActionTarget, Caller, CallResult, VerifiedUser, invoke
 from ...actions.invoke import new_call_id
 from ...storage import actions
 from ...storage.actions import CallRecord, InvalidAction
-from ...storage.identities import ContactView, contact_by_id, verified_user
+from ...storage.contacts import ContactView, contact_by_id, verified_user
 from ..auth import ApiAppDep, SessionDep
 from ..body import read_model
 from ..client_ip import client_ip

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from ... import sign
 from ...core import InvalidSecret
 from ...demo import DEMO_USER, OTHER_USER, find_or_create, remember, remembered_app_id
-from ...storage import messaging
+from ...storage import contacts, messaging
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
@@ -121,7 +121,7 @@ async def demo_reply(request: Request, state: StateDep) -> JSONResponse:
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
-        contact_id = messaging.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
+        contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
         latest = messaging.list_conversations(connection, contact_id, limit=1).data
         events: list[StreamItem] = []
         if latest:
@@ -157,7 +157,7 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
-        contact_id = messaging.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
+        contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
         count = messaging.list_notifications(connection, contact_id, limit=1)["unread_count"]
         title, body = NOTIFICATIONS[count % len(NOTIFICATIONS)]
         return messaging.create_notification(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 
-from ...storage import identities
+from ...storage import contacts
 from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
@@ -66,7 +66,7 @@ async def put_user(
     )
     try:
         contact = await state.backend.database.run(
-            lambda c: identities.upsert_verified_user(
+            lambda c: contacts.upsert_verified_user(
                 c,
                 app_id,
                 user,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import messaging
+from ...storage import contacts, messaging
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import ApiAppDep
@@ -79,7 +79,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
-        contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
+        contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
         return messaging.create_notification(
             connection,
             app_id=app_id,
@@ -107,7 +107,7 @@ async def user_conversations(
     user = _user(user_id)
 
     def work(connection: Connection) -> messaging.Page:
-        contact_id = messaging.verified_contact_id(connection, app_id, user)
+        contact_id = contacts.verified_contact_id(connection, app_id, user)
         if contact_id is None:
             return messaging.Page([], None)
         return messaging.list_conversations(connection, contact_id, limit=limit, cursor=cursor)
@@ -129,7 +129,7 @@ async def user_events(
     user = _user(user_id)
 
     def work(connection: Connection) -> list[dict[str, Any]]:
-        contact_id = messaging.verified_contact_id(connection, app_id, user)
+        contact_id = contacts.verified_contact_id(connection, app_id, user)
         return (
             [] if contact_id is None else messaging.list_events(connection, contact_id, limit=limit)
         )
@@ -151,7 +151,7 @@ async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDe
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
-        contact_id = messaging.ensure_verified_contact(connection, app_id, user_id, now)
+        contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
         conversation, created = messaging.create_conversation(connection, app_id, contact_id, now)
         posted = messaging.post_message(
             connection,
