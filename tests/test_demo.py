@@ -8,7 +8,7 @@ from pathlib import Path
 from countersign.context import open_backend
 from countersign.demo import DEMO_APP_NAME, DEMO_USER, OTHER_USER, STATE_FILE, ensure_demo_app
 from countersign.settings import load_settings
-from countersign.storage import apps, contacts, messaging
+from countersign.storage import apps, contacts, conversations, notifications
 
 
 def test_created_once_and_remembered(tmp_path: Path, database_url: str) -> None:
@@ -32,9 +32,9 @@ def test_created_once_and_remembered(tmp_path: Path, database_url: str) -> None:
             assert other is not None
             return (
                 len(named),
-                len(messaging.list_conversations(connection, demo).data),  # type: ignore[arg-type]
-                len(messaging.list_conversations(connection, other).data),  # type: ignore[arg-type]
-                messaging.unread_count(connection, other),  # type: ignore[arg-type]
+                len(conversations.list_conversations(connection, demo).data),  # type: ignore[arg-type]
+                len(conversations.list_conversations(connection, other).data),  # type: ignore[arg-type]
+                notifications.unread_count(connection, other),  # type: ignore[arg-type]
             )
 
         assert backend.database.run_sync(seeded) == (1, 1, 1, 1)

@@ -18,7 +18,7 @@ from typing import Final
 from sqlalchemy import Connection
 
 from .context import Backend
-from .storage import apps, contacts, messaging
+from .storage import apps, contacts, conversations, notifications
 from .storage.encryption import SecretBox
 from .vocabulary.clock import utcnow
 
@@ -98,8 +98,8 @@ def _seed(connection: Connection, app_id: str) -> None:
         ),
     ):
         contact_id = contacts.ensure_verified_contact(connection, app_id, user.user_id, now)
-        conversation, _ = messaging.create_conversation(connection, app_id, contact_id, now)
-        messaging.post_message(
+        conversation, _ = conversations.create_conversation(connection, app_id, contact_id, now)
+        conversations.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
@@ -111,7 +111,7 @@ def _seed(connection: Connection, app_id: str) -> None:
             now=now,
         )
     other = contacts.ensure_verified_contact(connection, app_id, OTHER_USER.user_id, now)
-    messaging.create_notification(
+    notifications.create_notification(
         connection,
         app_id=app_id,
         contact_id=other,

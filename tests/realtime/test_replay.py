@@ -25,7 +25,7 @@ from countersign.context import open_backend
 from countersign.server.app import create_app
 from countersign.server.routes import stream as stream_route
 from countersign.settings import load_settings
-from countersign.storage import apps, messaging
+from countersign.storage import apps, stream_log
 
 from .conftest import (
     HTTP_TIMEOUT,
@@ -225,9 +225,9 @@ def test_replay_longer_than_one_page_of_the_log_is_complete(
 ) -> None:
     # Pages of 5 instead of 500: the same code path, without writing 500 events.
     page = 5
-    read_page = messaging.stream_after
+    read_page = stream_log.stream_after
     monkeypatch.setattr(
-        messaging,
+        stream_log,
         "stream_after",
         lambda connection, contact_id, since, limit=page: read_page(
             connection, contact_id, since, min(limit, page)

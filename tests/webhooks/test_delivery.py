@@ -15,7 +15,7 @@ import pytest
 from countersign.context import open_backend
 from countersign.outbound import OutboundClient, is_public_address
 from countersign.settings import load_settings
-from countersign.storage import apps, contacts, messaging, webhooks
+from countersign.storage import apps, contacts, events, webhooks
 from countersign.vocabulary.addresses import parse_address
 from countersign.vocabulary.clock import utcnow
 from countersign.webhooks import WebhookVerificationError, verify
@@ -262,7 +262,7 @@ def test_stopping_abandons_a_post_in_flight_and_retries_it(
             lambda c: contacts.ensure_verified_contact(c, app_id, "u", utcnow())
         )
         database.run_sync(
-            lambda c: messaging.record_event(
+            lambda c: events.record_event(
                 c, app_id=app_id, contact_id=contact, name="x", properties={}, now=utcnow()
             )
         )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from countersign.context import Backend
-from countersign.storage import apps, contacts, messaging, webhooks
+from countersign.storage import apps, contacts, conversations, events, webhooks
 from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent
 from countersign.vocabulary.clock import utcnow
 
@@ -118,9 +118,9 @@ def test_nothing_is_written_without_a_subscriber(backend: Backend, app_id: str) 
     _endpoint(backend, app_id, "event.tracked")  # listens to something else
     now = utcnow()
 
-    def post(connection: object) -> messaging.Posted:
-        conversation, _ = messaging.create_conversation(connection, app_id, contact, now)  # type: ignore[arg-type]
-        return messaging.post_message(
+    def post(connection: object) -> conversations.Posted:
+        conversation, _ = conversations.create_conversation(connection, app_id, contact, now)  # type: ignore[arg-type]
+        return conversations.post_message(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
@@ -142,11 +142,11 @@ def test_a_retried_send_is_enqueued_once(backend: Backend, app_id: str) -> None:
     contact = _contact(backend, app_id)
     now = utcnow()
     conversation = backend.database.run_sync(
-        lambda c: messaging.create_conversation(c, app_id, contact, now)
+        lambda c: conversations.create_conversation(c, app_id, contact, now)
     )[0]
 
-    def send(connection: object) -> messaging.Posted:
-        return messaging.post_message(
+    def send(connection: object) -> conversations.Posted:
+        return conversations.post_message(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
@@ -172,7 +172,7 @@ def test_the_outbox_rolls_back_with_the_change(backend: Backend, app_id: str) ->
     contact = _contact(backend, app_id)
 
     def track_then_fail(connection: object) -> None:
-        messaging.record_event(
+        events.record_event(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
@@ -209,7 +209,7 @@ def test_payloads_carry_the_contact_and_never_an_unverified_claim(
     now = utcnow()
     for contact in (verified, "con_unverified"):
         backend.database.run_sync(
-            lambda c, contact=contact: messaging.record_event(
+            lambda c, contact=contact: events.record_event(
                 c, app_id=app_id, contact_id=contact, name="paid", properties={"n": 1}, now=now
             )
         )
@@ -244,7 +244,7 @@ def test_claims_go_to_one_node_and_respect_endpoint_order(backend: Backend, app_
     now = utcnow()
     for name in ("a", "b", "c"):
         backend.database.run_sync(
-            lambda c, name=name: messaging.record_event(
+            lambda c, name=name: events.record_event(
                 c, app_id=app_id, contact_id=contact, name=name, properties={}, now=now
             )
         )
@@ -292,7 +292,7 @@ def test_dead_and_delivered_rows_leave_the_queue(backend: Backend, app_id: str) 
     contact = _contact(backend, app_id)
     now = utcnow()
     backend.database.run_sync(
-        lambda c: messaging.record_event(
+        lambda c: events.record_event(
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )
@@ -327,7 +327,7 @@ def test_an_endpoint_removed_mid_attempt_is_no_error(backend: Backend, app_id: s
     contact = _contact(backend, app_id)
     now = utcnow()
     backend.database.run_sync(
-        lambda c: messaging.record_event(
+        lambda c: events.record_event(
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from ..vocabulary.ids import new_row_id
 from . import contacts
 from .contacts import Claim, ContactView, IdentityStatus
-from .messaging import move_conversations
+from .conversations import move_conversations
 from .models import IdentitySecret, Visitor
 from .prepared import Prepared
 

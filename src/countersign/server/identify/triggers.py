@@ -1,6 +1,6 @@
 """The two events the identify path raises: ``contact.identified`` and ``identity.failed``.
 
-Messaging events are enqueued by ``storage.messaging`` itself; these two come from the
+Messaging events are enqueued by ``storage.conversations`` and its siblings; these two come from the
 server's identify route and its verification recorder, which call the helpers here
 from inside their own transactions. Each first checks the app's cached subscriptions
 (``AppConfig.webhook_events``), so an app without webhooks pays a set lookup.

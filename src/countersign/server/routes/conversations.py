@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import messaging
+from ...storage import conversations, cursors, events, notifications
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import SessionDep
@@ -38,7 +38,7 @@ def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
 
 
-def _cursor_error(error: messaging.CursorError) -> ApiError:
+def _cursor_error(error: cursors.CursorError) -> ApiError:
     return ApiError(422, "invalid_request", str(error))
 
 
@@ -72,11 +72,11 @@ async def list_conversations(
 ) -> Response:
     try:
         page = await state.backend.database.run(
-            lambda c: messaging.list_conversations(
+            lambda c: conversations.list_conversations(
                 c, session.contact_id, limit=limit, cursor=cursor
             )
         )
-    except messaging.CursorError as error:
+    except cursors.CursorError as error:
         raise _cursor_error(error) from None
     return json_response(page.as_dict())
 
@@ -110,12 +110,12 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
-        conversation, created = messaging.create_conversation(
+        conversation, created = conversations.create_conversation(
             connection, session.app_id, session.contact_id, now
         )
         events = [created]
         if body is not None:
-            posted = messaging.post_message(
+            posted = conversations.post_message(
                 connection,
                 app_id=session.app_id,
                 contact_id=session.contact_id,
@@ -137,7 +137,7 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
 
 async def _own_conversation(state: StateDep, contact_id: str, conversation_id: str) -> None:
     found = await state.backend.database.run(
-        lambda c: messaging.get_conversation(c, contact_id, conversation_id)
+        lambda c: conversations.get_conversation(c, contact_id, conversation_id)
     )
     if found is None:
         raise _not_found("conversation")
@@ -154,9 +154,9 @@ async def list_messages(
     await _own_conversation(state, session.contact_id, conversation_id)
     try:
         page = await state.backend.database.run(
-            lambda c: messaging.list_messages(c, conversation_id, limit=limit, cursor=cursor)
+            lambda c: conversations.list_messages(c, conversation_id, limit=limit, cursor=cursor)
         )
-    except messaging.CursorError as error:
+    except cursors.CursorError as error:
         raise _cursor_error(error) from None
     return json_response(page.as_dict())
 
@@ -175,10 +175,10 @@ async def post_message(
     client_id = _client_id(payload.client_id)
     now = utcnow()
 
-    def work(connection: Connection) -> messaging.Posted | None:
-        if messaging.get_conversation(connection, session.contact_id, conversation_id) is None:
+    def work(connection: Connection) -> conversations.Posted | None:
+        if conversations.get_conversation(connection, session.contact_id, conversation_id) is None:
             return None
-        return messaging.post_message(
+        return conversations.post_message(
             connection,
             app_id=session.app_id,
             contact_id=session.contact_id,
@@ -209,11 +209,11 @@ async def list_notifications(
         return json_response({"data": [], "next_cursor": None, "unread_count": 0})
     try:
         document = await state.backend.database.run(
-            lambda c: messaging.list_notifications(
+            lambda c: notifications.list_notifications(
                 c, session.contact_id, limit=limit, cursor=cursor
             )
         )
-    except messaging.CursorError as error:
+    except cursors.CursorError as error:
         raise _cursor_error(error) from None
     return json_response(document)
 
@@ -223,7 +223,7 @@ async def read_notification(notification_id: str, session: SessionDep, state: St
     if not session.verified:
         raise _not_found("notification")
     result = await state.backend.database.run(
-        lambda c: messaging.mark_notification_read(
+        lambda c: notifications.mark_notification_read(
             c, session.app_id, session.contact_id, notification_id, utcnow()
         )
     )
@@ -246,7 +246,7 @@ async def track_event(request: Request, session: SessionDep, state: StateDep) ->
     name = storable_text(payload.name, "name", max_chars=255)
     properties = storable_json(payload.properties or {}, "properties", max_chars=8_000)
     event = await state.backend.database.run(
-        lambda c: messaging.record_event(
+        lambda c: events.record_event(
             c,
             app_id=session.app_id,
             contact_id=session.contact_id,

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from ... import sign
 from ...core import InvalidSecret
 from ...demo import DEMO_USER, OTHER_USER, find_or_create, remember, remembered_app_id
-from ...storage import contacts, messaging
+from ...storage import contacts, conversations, notifications
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
@@ -122,16 +122,16 @@ async def demo_reply(request: Request, state: StateDep) -> JSONResponse:
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
-        latest = messaging.list_conversations(connection, contact_id, limit=1).data
+        latest = conversations.list_conversations(connection, contact_id, limit=1).data
         events: list[StreamItem] = []
         if latest:
             conversation = latest[0]
         else:
-            conversation, created = messaging.create_conversation(
+            conversation, created = conversations.create_conversation(
                 connection, app_id, contact_id, now
             )
             events.append(created)
-        posted = messaging.post_message(
+        posted = conversations.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
@@ -158,9 +158,9 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
 
     def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
-        count = messaging.list_notifications(connection, contact_id, limit=1)["unread_count"]
+        count = notifications.list_notifications(connection, contact_id, limit=1)["unread_count"]
         title, body = NOTIFICATIONS[count % len(NOTIFICATIONS)]
-        return messaging.create_notification(
+        return notifications.create_notification(
             connection,
             app_id=app_id,
             contact_id=contact_id,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import contacts, messaging
+from ...storage import contacts, conversations, cursors, events, notifications
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import ApiAppDep
@@ -80,7 +80,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
 
     def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
-        return messaging.create_notification(
+        return notifications.create_notification(
             connection,
             app_id=app_id,
             contact_id=contact_id,
@@ -106,15 +106,15 @@ async def user_conversations(
 ) -> Response:
     user = _user(user_id)
 
-    def work(connection: Connection) -> messaging.Page:
+    def work(connection: Connection) -> cursors.Page:
         contact_id = contacts.verified_contact_id(connection, app_id, user)
         if contact_id is None:
-            return messaging.Page([], None)
-        return messaging.list_conversations(connection, contact_id, limit=limit, cursor=cursor)
+            return cursors.Page([], None)
+        return conversations.list_conversations(connection, contact_id, limit=limit, cursor=cursor)
 
     try:
         page = await state.backend.database.run(work)
-    except messaging.CursorError as error:
+    except cursors.CursorError as error:
         raise ApiError(422, "invalid_request", str(error)) from None
     return json_response(page.as_dict())
 
@@ -130,9 +130,7 @@ async def user_events(
 
     def work(connection: Connection) -> list[dict[str, Any]]:
         contact_id = contacts.verified_contact_id(connection, app_id, user)
-        return (
-            [] if contact_id is None else messaging.list_events(connection, contact_id, limit=limit)
-        )
+        return [] if contact_id is None else events.list_events(connection, contact_id, limit=limit)
 
     return json_response({"data": await state.backend.database.run(work), "next_cursor": None})
 
@@ -152,8 +150,10 @@ async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDe
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
-        conversation, created = messaging.create_conversation(connection, app_id, contact_id, now)
-        posted = messaging.post_message(
+        conversation, created = conversations.create_conversation(
+            connection, app_id, contact_id, now
+        )
+        posted = conversations.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
@@ -180,14 +180,14 @@ async def conversation_messages(
     limit: int = Query(50, ge=1, le=100),
     cursor: str | None = Query(None, max_length=200),
 ) -> Response:
-    def work(connection: Connection) -> messaging.Page | None:
-        if messaging.conversation_owner(connection, app_id, conversation_id) is None:
+    def work(connection: Connection) -> cursors.Page | None:
+        if conversations.conversation_owner(connection, app_id, conversation_id) is None:
             return None
-        return messaging.list_messages(connection, conversation_id, limit=limit, cursor=cursor)
+        return conversations.list_messages(connection, conversation_id, limit=limit, cursor=cursor)
 
     try:
         page = await state.backend.database.run(work)
-    except messaging.CursorError as error:
+    except cursors.CursorError as error:
         raise ApiError(422, "invalid_request", str(error)) from None
     if page is None:
         raise ApiError(404, "not_found", "no such conversation")
@@ -213,11 +213,11 @@ async def reply(
     )
     now = utcnow()
 
-    def work(connection: Connection) -> messaging.Posted | None:
-        owner = messaging.conversation_owner(connection, app_id, conversation_id)
+    def work(connection: Connection) -> conversations.Posted | None:
+        owner = conversations.conversation_owner(connection, app_id, conversation_id)
         if owner is None:
             return None
-        return messaging.post_message(
+        return conversations.post_message(
             connection,
             app_id=app_id,
             contact_id=owner,

@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...realtime.hub import SessionEnd, StreamHub, Subscriber
-from ...storage import identities, messaging
+from ...storage import identities, stream_log
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..sessions import SessionView, has_ended, open_session
@@ -95,7 +95,7 @@ async def stream(websocket: WebSocket) -> None:
     try:
 
         def latest(connection: Connection) -> int:
-            return messaging.latest_seq(connection, session.contact_id)
+            return stream_log.latest_seq(connection, session.contact_id)
 
         head = await state.backend.database.run(latest)
         start = head if since is None else min(since, head)
@@ -177,7 +177,7 @@ class _LiveStream:
 
     async def _fetch_after(self, contact_id: str, since: int) -> list[StreamItem]:
         database = self._state.backend.database
-        return await database.run(lambda c: messaging.stream_after(c, contact_id, since))
+        return await database.run(lambda c: stream_log.stream_after(c, contact_id, since))
 
     async def _send_pending(self) -> None:
         try:

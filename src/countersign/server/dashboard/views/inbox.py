@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ....storage import messaging, operators
+from ....storage import conversations, events, notifications, operators
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
@@ -68,8 +68,8 @@ async def thread(
         return {
             "conversation": conversation,
             "messages": operators.latest_messages(connection, conversation_id, limit=THREAD_SIZE),
-            "events": messaging.list_events(connection, contact_id, limit=RECENT_EVENTS),
-            "notifications": messaging.list_notifications(
+            "events": events.list_events(connection, contact_id, limit=RECENT_EVENTS),
+            "notifications": notifications.list_notifications(
                 connection, contact_id, limit=RECENT_NOTIFICATIONS
             )["data"],
             "rows": operators.inbox(connection, app.id, operator.id, limit=INBOX_SIZE),
@@ -101,11 +101,11 @@ async def reply(
         raise BadForm("client_id is longer than 64 characters")
     now = utcnow()
 
-    def post(connection: Connection) -> messaging.Posted | None:
-        owner = messaging.conversation_owner(connection, app.id, conversation_id)
+    def post(connection: Connection) -> conversations.Posted | None:
+        owner = conversations.conversation_owner(connection, app.id, conversation_id)
         if owner is None:
             return None
-        posted = messaging.post_message(
+        posted = conversations.post_message(
             connection,
             app_id=app.id,
             contact_id=owner,
@@ -142,7 +142,7 @@ async def mark_read(
     now = utcnow()
 
     def work(connection: Connection) -> bool:
-        if messaging.conversation_owner(connection, app.id, conversation_id) is None:
+        if conversations.conversation_owner(connection, app.id, conversation_id) is None:
             return False
         operators.mark_read(connection, operator.id, conversation_id, seq, now)
         return True

@@ -1,0 +1,269 @@
+"""Conversations and their messages, scoped by contact.
+
+A caller can only name a conversation of its own contact; anything else is "not
+found". Every change is written with its stream event (:mod:`.stream_log`) and, where
+an endpoint listens, its webhook event (:mod:`.webhooks`), in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..vocabulary.ids import new_row_id, well_formed_id
+from ..vocabulary.stream import StreamItem
+from . import stream_log, webhooks
+from .cursors import (
+    MAX_PAGE,
+    Page,
+    cursor_id,
+    cursor_seq,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    iso,
+)
+from .models import (
+    Conversation,
+    Message,
+)
+
+AuthorType = Literal["contact", "operator", "bot"]
+
+_CONVERSATION_COLUMNS = (
+    Conversation.id,
+    Conversation.contact_id,
+    Conversation.last_seq,
+    Conversation.created_at,
+    Conversation.updated_at,
+)
+
+
+def _conversation_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "contact_id": row.contact_id,
+        "message_count": row.last_seq,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def get_conversation(
+    connection: Connection, contact_id: str, conversation_id: str
+) -> dict[str, Any] | None:
+    if not well_formed_id(conversation_id, "cnv"):
+        return None  # no such row can exist: not worth a query
+    row = connection.execute(
+        select(*_CONVERSATION_COLUMNS).where(
+            Conversation.id == conversation_id, Conversation.contact_id == contact_id
+        )
+    ).one_or_none()
+    return None if row is None else _conversation_dict(row)
+
+
+def conversation_owner(connection: Connection, app_id: str, conversation_id: str) -> str | None:
+    """The contact owning a conversation of ``app_id`` (for the server API)."""
+    if not well_formed_id(conversation_id, "cnv"):
+        return None
+    return connection.execute(
+        select(Conversation.contact_id).where(
+            Conversation.id == conversation_id, Conversation.app_id == app_id
+        )
+    ).scalar_one_or_none()
+
+
+def list_conversations(
+    connection: Connection, contact_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page:
+    """Newest activity first."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(*_CONVERSATION_COLUMNS).where(Conversation.contact_id == contact_id)
+    if cursor:
+        updated, last_text = decode_cursor(cursor, 2)
+        moment, last_id = cursor_time(updated), cursor_id(last_text, "cnv")
+        query = query.where(
+            (Conversation.updated_at < moment)
+            | ((Conversation.updated_at == moment) & (Conversation.id < last_id))
+        )
+    rows = connection.execute(
+        query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit + 1)
+    ).all()
+    page = [_conversation_dict(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    next_cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
+    return Page(page, next_cursor)
+
+
+def create_conversation(
+    connection: Connection, app_id: str, contact_id: str, now: datetime
+) -> tuple[dict[str, Any], StreamItem]:
+    conversation_id = new_row_id("cnv", 12)
+    connection.execute(
+        insert(Conversation).values(
+            id=conversation_id,
+            app_id=app_id,
+            contact_id=contact_id,
+            last_seq=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    conversation = get_conversation(connection, contact_id, conversation_id)
+    assert conversation is not None
+    event = stream_log.append_stream_event(
+        connection, app_id, contact_id, "conversation.created", conversation, now
+    )
+    webhooks.enqueue(
+        connection,
+        app_id,
+        "conversation.created",
+        {"conversation": conversation},
+        now,
+        contact_id=contact_id,
+    )
+    return conversation, event
+
+
+def move_conversations(connection: Connection, from_contact: str, to_contact: str) -> int:
+    """Hand a browser's anonymous conversations to the contact it proved to be."""
+    result = connection.execute(
+        update(Conversation)
+        .where(Conversation.contact_id == from_contact)
+        .values(contact_id=to_contact)
+    )
+    return int(result.rowcount or 0)
+
+
+# Messages ------------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.conversation_id,
+    Message.seq,
+    Message.author_type,
+    Message.author_name,
+    Message.body,
+    Message.client_id,
+    Message.created_at,
+)
+
+
+def _message_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "seq": row.seq,
+        "author": {"type": row.author_type, "name": row.author_name},
+        "body": row.body,
+        "client_id": row.client_id,
+        "created_at": iso(row.created_at),
+    }
+
+
+def _message_by_client_id(
+    connection: Connection, conversation_id: str, client_id: str
+) -> dict[str, Any] | None:
+    row = connection.execute(
+        select(*_MESSAGE_COLUMNS).where(
+            Message.conversation_id == conversation_id, Message.client_id == client_id
+        )
+    ).one_or_none()
+    return None if row is None else _message_dict(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    message: dict[str, Any]
+    created: bool  # False: a retry with a client_id already used
+    events: tuple[StreamItem, ...]
+
+
+def post_message(
+    connection: Connection,
+    *,
+    app_id: str,
+    contact_id: str,
+    conversation_id: str,
+    author_type: AuthorType,
+    author_name: str | None,
+    body: str,
+    client_id: str | None,
+    now: datetime,
+) -> Posted:
+    """Append a message, or return the original when ``client_id`` was used before.
+
+    The unique (conversation, client_id) index settles concurrent retries: the loser's
+    savepoint rolls back (its seq increment with it) and it answers the winner's row.
+    """
+    if client_id is not None:
+        existing = _message_by_client_id(connection, conversation_id, client_id)
+        if existing is not None:
+            return Posted(existing, False, ())
+    message_id = new_row_id("msg", 12)
+    try:
+        with connection.begin_nested():
+            seq = connection.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(last_seq=Conversation.last_seq + 1, updated_at=now)
+                .returning(Conversation.last_seq)
+            ).scalar_one()
+            connection.execute(
+                insert(Message).values(
+                    id=message_id,
+                    app_id=app_id,
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    author_type=author_type,
+                    author_name=author_name,
+                    body=body,
+                    client_id=client_id,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        if client_id is None:
+            raise
+        existing = _message_by_client_id(connection, conversation_id, client_id)
+        if existing is None:
+            raise
+        return Posted(existing, False, ())
+    row = connection.execute(select(*_MESSAGE_COLUMNS).where(Message.id == message_id)).one()
+    message = _message_dict(row)
+    event = stream_log.append_stream_event(
+        connection, app_id, contact_id, "message.created", message, now
+    )
+    # Only here, past both early returns: a retried send (a repeated client_id) is the
+    # same message and must not reach the webhooks twice.
+    webhooks.enqueue(
+        connection, app_id, "message.created", {"message": message}, now, contact_id=contact_id
+    )
+    return Posted(message, True, (event,))
+
+
+def list_messages(
+    connection: Connection, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page:
+    """Oldest first; the cursor continues after the last message returned."""
+    limit = max(1, min(limit, MAX_PAGE))
+    after = 0
+    if cursor:
+        (text,) = decode_cursor(cursor, 1)
+        after = cursor_seq(text)
+    rows = connection.execute(
+        select(*_MESSAGE_COLUMNS)
+        .where(Message.conversation_id == conversation_id, Message.seq > after)
+        .order_by(Message.seq)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    page = [_message_dict(row) for row in rows[:limit]]
+    return Page(page, encode_cursor(rows[limit - 1].seq) if more else None)
+
+
+# Notifications -------------------------------------------------------------------
