@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
 from ..context import Backend
 from ..outbound import OutboundClient
 from ..realtime.broker import Broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings
+from ..storage.conversations import Posted
 from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
@@ -22,6 +24,8 @@ from .identify.recorder import VerificationRecorder
 from .session_tokens import SessionTokens
 
 log = logging.getLogger("countersign.server")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +41,16 @@ class ServerState:
     session_tokens: SessionTokens
     action_limits: ActionLimits = field(default_factory=ActionLimits)
 
+    async def commit_and_publish(
+        self, work: Callable[[Connection], tuple[T, Sequence[StreamItem]]]
+    ) -> T:
+        """Run ``work`` in a transaction and, once it committed, send the stream events
+        it returned on their way; its result. Never the other order: a widget must not
+        hear of a change that may still roll back."""
+        result, events = await self.backend.database.run(work)
+        await self.publish(events)
+        return result
+
     async def publish(self, items: Sequence[StreamItem]) -> None:
         """Send committed stream events on their way. Never fails the request: the
         events are in the stream log, and widgets catch up from there."""
@@ -47,6 +61,17 @@ class ServerState:
         except Exception:
             log.warning("live delivery failed; widgets will catch up from the log")
             self.hub.resync_all()
+
+
+def with_events(posted: Posted | None) -> tuple[Posted | None, Sequence[StreamItem]]:
+    """A posted message (or None: no such conversation) and the events it made."""
+    return posted, () if posted is None else posted.events
+
+
+def one_event(made: tuple[T, StreamItem]) -> tuple[T, Sequence[StreamItem]]:
+    """A record made with exactly one stream event, as ``commit_and_publish`` takes it."""
+    record, event = made
+    return record, (event,)
 
 
 async def server_state(request: Request) -> ServerState:

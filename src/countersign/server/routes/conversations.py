@@ -22,7 +22,7 @@ from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..openapi import json_body
-from ..state import StateDep
+from ..state import StateDep, with_events
 from ..text import storable_json, storable_text
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
@@ -130,8 +130,7 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
             events.extend(posted.events)
         return conversation, events
 
-    conversation, events = await state.backend.database.run(work)
-    await state.publish(events)
+    conversation = await state.commit_and_publish(work)
     return json_response(conversation, 201)
 
 
@@ -190,10 +189,9 @@ async def post_message(
             now=now,
         )
 
-    posted = await state.backend.database.run(work)
+    posted = await state.commit_and_publish(lambda c: with_events(work(c)))
     if posted is None:
         raise _not_found("conversation")
-    await state.publish(posted.events)
     return json_response(posted.message, 201 if posted.created else 200)
 
 
@@ -222,16 +220,19 @@ async def list_notifications(
 async def read_notification(notification_id: str, session: SessionDep, state: StateDep) -> Response:
     if not session.verified:
         raise _not_found("notification")
-    result = await state.backend.database.run(
-        lambda c: notifications.mark_notification_read(
-            c, session.app_id, session.contact_id, notification_id, utcnow()
+
+    def work(connection: Connection) -> tuple[dict[str, Any] | None, list[StreamItem]]:
+        result = notifications.mark_notification_read(
+            connection, session.app_id, session.contact_id, notification_id, utcnow()
         )
-    )
-    if result is None:
+        if result is None:
+            return None, []
+        notification, event = result
+        return notification, [] if event is None else [event]
+
+    notification = await state.commit_and_publish(work)
+    if notification is None:
         raise _not_found("notification")
-    notification, event = result
-    if event is not None:
-        await state.publish([event])
     return json_response(notification)
 
 

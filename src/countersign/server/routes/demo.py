@@ -25,7 +25,7 @@ from ...storage import contacts, conversations, notifications
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
-from ..state import ServerState, StateDep
+from ..state import ServerState, StateDep, one_event
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,8 +144,7 @@ async def demo_reply(request: Request, state: StateDep) -> JSONResponse:
         )
         return posted.message, [*events, *posted.events]
 
-    message, events = await state.backend.database.run(work)
-    await state.publish(events)
+    message = await state.commit_and_publish(work)
     return JSONResponse(message, 201)
 
 
@@ -171,6 +170,5 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
             now=now,
         )
 
-    notification, event = await state.backend.database.run(work)
-    await state.publish([event])
+    notification = await state.commit_and_publish(lambda c: one_event(work(c)))
     return JSONResponse(notification, 201)

@@ -19,7 +19,7 @@ from ..body import read_model
 from ..errors import ApiError
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
-from ..state import StateDep
+from ..state import StateDep, one_event, with_events
 from ..text import storable_json, storable_text
 from .conversations import MAX_MESSAGE_CHARS, json_response
 
@@ -91,8 +91,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
             now=now,
         )
 
-    notification, event = await state.backend.database.run(work)
-    await state.publish([event])
+    notification = await state.commit_and_publish(lambda c: one_event(work(c)))
     return json_response({**notification, "user_id": user_id}, 201)
 
 
@@ -167,8 +166,7 @@ async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDe
         document = {**conversation, "message_count": 1, "message": posted.message}
         return document, [created, *posted.events]
 
-    conversation, events = await state.backend.database.run(work)
-    await state.publish(events)
+    conversation = await state.commit_and_publish(work)
     return json_response({**conversation, "user_id": user_id}, 201)
 
 
@@ -229,8 +227,7 @@ async def reply(
             now=now,
         )
 
-    posted = await state.backend.database.run(work)
+    posted = await state.commit_and_publish(lambda c: with_events(work(c)))
     if posted is None:
         raise ApiError(404, "not_found", "no such conversation")
-    await state.publish(posted.events)
     return json_response(posted.message, 201 if posted.created else 200)

@@ -18,7 +18,7 @@ from ....storage import conversations, events, notifications, operators
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
-from ...state import StateDep
+from ...state import StateDep, with_events
 from ..auth import AppDep, OperatorDep
 from ..errors import BadForm, NotFound
 from ..pages import page
@@ -120,10 +120,9 @@ async def reply(
         operators.mark_read(connection, operator.id, conversation_id, posted.message["seq"], now)
         return posted
 
-    posted = await state.backend.database.run(post)
+    posted = await state.commit_and_publish(lambda c: with_events(post(c)))
     if posted is None:
         raise NotFound("This app has no such conversation.")
-    await state.publish(posted.events)
     if wants_json(request):
         return JSONResponse(posted.message, status_code=201 if posted.created else 200)
     return RedirectResponse(_thread_path(app.id, conversation_id), status_code=303)
