@@ -24,8 +24,9 @@ from sqlalchemy.exc import OperationalError
 
 from ..context import Backend, open_backend
 from ..settings import SettingsError, load_settings
-from ..storage.apps import AppError, AppNotFound
+from ..storage.apps import AppNotFound
 from ..storage.encryption import MasterKeyError
+from ..storage.errors import StorageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +69,7 @@ def cli_errors() -> Iterator[None]:
         yield
     except AppNotFound as error:
         raise click.ClickException(f"{error.code}: {error} (see: countersign apps list)") from None
-    except AppError as error:
+    except StorageError as error:
         raise click.ClickException(f"{error.code}: {error}") from None
     except (MasterKeyError, SettingsError) as error:
         raise click.ClickException(str(error)) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
-from ..storage.apps import ApiKeyNotFound, AppError, AppNotFound, InvalidPolicy, SecretNotFound
+from ..storage.errors import Conflict, Invalid, NotFound, StorageError
 
 log = logging.getLogger("countersign.server")
 
@@ -79,11 +79,14 @@ def documented_errors(codes: Mapping[int, str]) -> dict[int | str, dict[str, Any
     }
 
 
-def _storage_status(error: AppError) -> int:
-    if isinstance(error, AppNotFound | SecretNotFound | ApiKeyNotFound):
-        return 404
-    if isinstance(error, InvalidPolicy):
-        return 422
+#: The one table from storage's error kinds to HTTP (storage/errors.py).
+STORAGE_STATUS: Final[dict[type[StorageError], int]] = {NotFound: 404, Invalid: 422, Conflict: 409}
+
+
+def storage_status(error: StorageError) -> int:
+    for kind, status in STORAGE_STATUS.items():
+        if isinstance(error, kind):
+            return status
     return 400
 
 
@@ -93,8 +96,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return api_error_response(error)
 
     async def storage_error(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, AppError)
-        return error_response(_storage_status(error), error.code, str(error))
+        assert isinstance(error, StorageError)
+        return error_response(storage_status(error), error.code, str(error))
 
     async def http_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
@@ -114,6 +117,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
-    app.add_exception_handler(AppError, storage_error)
+    app.add_exception_handler(StorageError, storage_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

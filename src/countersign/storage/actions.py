@@ -22,8 +22,9 @@ from ..vocabulary.ids import new_id
 from ..vocabulary.outbound_errors import OutboundError
 from ..vocabulary.urls import check_url
 from ..vocabulary.webhook_signature import new_signing_secret
-from .apps import AppError, get_app
+from .apps import get_app
 from .encryption import SecretBox
+from .errors import Invalid, NotFound
 from .models import Action, ActionCall
 
 METHODS: Final = ("POST", "GET", "PUT", "PATCH", "DELETE")
@@ -35,15 +36,11 @@ MAX_ACTIONS_PER_APP: Final = 100
 _NAME: Final = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 
-class ActionError(AppError):
-    code = "action_error"
-
-
-class ActionNotFound(ActionError):
+class ActionNotFound(NotFound):
     code = "action_not_found"
 
 
-class InvalidAction(ActionError, ValueError):
+class InvalidAction(Invalid):
     code = "invalid_action"
 
 

@@ -14,6 +14,7 @@ from ..core import KeyRing, RingKey, Secret
 from ..vocabulary.clock import utcnow
 from ..vocabulary.ids import new_api_key, new_id, new_identity_secret, token_digest, well_formed_id
 from .encryption import SecretBox
+from .errors import Invalid, NotFound
 from .models import ApiKey, App, IdentitySecret
 
 IdentityMode = Literal["off", "report", "required"]
@@ -26,25 +27,19 @@ IDENTIFIER_KINDS: Final = ("user_id", "email")
 MAX_METADATA_CHARS_LIMIT: Final = 100_000
 
 
-class AppError(Exception):
-    """Base of the errors of this module; ``code`` is the API error code."""
-
-    code = "app_error"
-
-
-class AppNotFound(AppError):
+class AppNotFound(NotFound):
     code = "app_not_found"
 
 
-class SecretNotFound(AppError):
+class SecretNotFound(NotFound):
     code = "secret_not_found"
 
 
-class ApiKeyNotFound(AppError):
+class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
 
 
-class InvalidPolicy(AppError, ValueError):
+class InvalidPolicy(Invalid):
     code = "invalid_policy"
 
 

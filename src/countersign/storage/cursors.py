@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from ..core.encoding import b64url, unb64url
 from ..vocabulary.ids import well_formed_id
+from .errors import Invalid
 from .models import (
     MAX_INTEGER,
 )
@@ -29,8 +30,10 @@ class Page:
         return {"data": self.data, "next_cursor": self.next_cursor}
 
 
-class CursorError(ValueError):
+class CursorError(Invalid):
     """A pagination cursor that this server did not hand out."""
+
+    code = "invalid_request"
 
 
 def encode_cursor(*parts: object) -> str:

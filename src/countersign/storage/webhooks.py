@@ -42,8 +42,9 @@ from ..vocabulary.outbound_errors import OutboundError
 from ..vocabulary.urls import check_url
 from ..vocabulary.webhook_events import EVENT_TYPES, contact_fields
 from ..vocabulary.webhook_signature import new_signing_secret
-from .apps import AppError, get_app
+from .apps import get_app
 from .encryption import SecretBox
+from .errors import StorageError
 from .models import (
     OPEN_DELIVERY,
     App,
@@ -63,7 +64,7 @@ ENQUEUED_FLAG: Final = "countersign.webhooks.enqueued"
 DELIVERY_STATUSES: Final = ("pending", "failed", "delivered", "dead")
 
 
-class WebhookError(AppError):
+class WebhookError(StorageError):
     code = "webhook_error"
 
 

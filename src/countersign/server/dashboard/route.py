@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ...storage.errors import StorageError
+from ..errors import storage_status
 from .errors import CsrfRefused, DashboardError, NotLoggedIn
 from .forms import EMPTY, Form, read_form
 from .rendering import render
@@ -116,6 +118,9 @@ class DashboardRoute(APIRoute):
                 response = await handler(request)
             except DashboardError as error:
                 response = error_response(request, error)
+            except StorageError as error:  # what a view did not turn into its own words
+                problem = DashboardError(str(error), status=storage_status(error))
+                response = error_response(request, problem)
             except RequestValidationError:
                 response = error_response(request, DashboardError("a parameter is invalid"))
             except HTTPException as error:

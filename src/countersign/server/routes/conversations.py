@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import conversations, cursors, events, notifications
+from ...storage import conversations, events, notifications
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import SessionDep
@@ -36,10 +36,6 @@ def json_response(document: Any, status: int = 200) -> Response:
 
 def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
-
-
-def _cursor_error(error: cursors.CursorError) -> ApiError:
-    return ApiError(422, "invalid_request", str(error))
 
 
 class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,14 +66,11 @@ async def list_conversations(
     limit: int = Query(50, ge=1, le=100),
     cursor: str | None = Query(None, max_length=200),
 ) -> Response:
-    try:
-        page = await state.backend.database.run(
-            lambda c: conversations.list_conversations(
-                c, session.contact_id, limit=limit, cursor=cursor
-            )
+    page = await state.backend.database.run(
+        lambda c: conversations.list_conversations(
+            c, session.contact_id, limit=limit, cursor=cursor
         )
-    except cursors.CursorError as error:
-        raise _cursor_error(error) from None
+    )
     return json_response(page.as_dict())
 
 
@@ -151,12 +144,9 @@ async def list_messages(
     cursor: str | None = Query(None, max_length=200),
 ) -> Response:
     await _own_conversation(state, session.contact_id, conversation_id)
-    try:
-        page = await state.backend.database.run(
-            lambda c: conversations.list_messages(c, conversation_id, limit=limit, cursor=cursor)
-        )
-    except cursors.CursorError as error:
-        raise _cursor_error(error) from None
+    page = await state.backend.database.run(
+        lambda c: conversations.list_messages(c, conversation_id, limit=limit, cursor=cursor)
+    )
     return json_response(page.as_dict())
 
 
@@ -205,14 +195,11 @@ async def list_notifications(
     if not session.verified:
         # Notifications are addressed to user ids, so only a verified user has any.
         return json_response({"data": [], "next_cursor": None, "unread_count": 0})
-    try:
-        document = await state.backend.database.run(
-            lambda c: notifications.list_notifications(
-                c, session.contact_id, limit=limit, cursor=cursor
-            )
+    document = await state.backend.database.run(
+        lambda c: notifications.list_notifications(
+            c, session.contact_id, limit=limit, cursor=cursor
         )
-    except cursors.CursorError as error:
-        raise _cursor_error(error) from None
+    )
     return json_response(document)
 
 

@@ -111,10 +111,7 @@ async def user_conversations(
             return cursors.Page([], None)
         return conversations.list_conversations(connection, contact_id, limit=limit, cursor=cursor)
 
-    try:
-        page = await state.backend.database.run(work)
-    except cursors.CursorError as error:
-        raise ApiError(422, "invalid_request", str(error)) from None
+    page = await state.backend.database.run(work)
     return json_response(page.as_dict())
 
 
@@ -183,10 +180,7 @@ async def conversation_messages(
             return None
         return conversations.list_messages(connection, conversation_id, limit=limit, cursor=cursor)
 
-    try:
-        page = await state.backend.database.run(work)
-    except cursors.CursorError as error:
-        raise ApiError(422, "invalid_request", str(error)) from None
+    page = await state.backend.database.run(work)
     if page is None:
         raise ApiError(404, "not_found", "no such conversation")
     return json_response(page.as_dict())
