@@ -361,6 +361,8 @@ class _MappingSource(EnvSettingsSource):
         self._environ = environ
         super().__init__(settings_cls)
 
+    # The one method that reads os.environ (pydantic-settings' .env source overrides it
+    # the same way); tests/test_settings.py checks that a given mapping is all that is read.
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return {name: value for name, value in self._environ.items() if value}
 
