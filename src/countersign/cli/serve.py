@@ -38,13 +38,17 @@ def serving_app() -> FastAPI:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8250, show_default=True, type=int, help="Port to listen on.")
+# No defaults here: a flag not given is None, so COUNTERSIGN_HOST, _PORT and _WORKERS
+# apply; the defaults are the settings' own.
+@click.option("--host", help="Address to listen on (COUNTERSIGN_HOST; 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (COUNTERSIGN_PORT; 8250).")
 @database_options  # the same --data-dir and --database-url as every command
 @click.option(
     "--redis-url", envvar="COUNTERSIGN_REDIS_URL", help="redis://host:6379/0 for many nodes."
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Worker processes (COUNTERSIGN_WORKERS; 1)."
+)
 @click.option("--demo", is_flag=True, help="Create a demo app (once) and serve /demo.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 @click.option(
@@ -54,12 +58,12 @@ def serving_app() -> FastAPI:
     show_default=True,
 )
 def serve_command(
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     data_dir: Path | None,
     database_url: str | None,
     redis_url: str | None,
-    workers: int,
+    workers: int | None,
     demo: bool,
     access_log: bool,
     log_level: str,
@@ -100,7 +104,7 @@ def serve_command(
     if settings.demo:
         os.environ["COUNTERSIGN_DEMO"] = "1"
 
-    base = f"http://{host}:{port}"
+    base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")
     click.echo(serve_hint(settings, base))
@@ -117,9 +121,9 @@ def serve_command(
     uvicorn.run(
         "countersign.cli.serve:serving_app",
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
         # httptools (uvicorn[standard] always installs it), closing clients too slow to
         # send their request: uvicorn has no such limit of its own.
         http=SlowClientProtocol,

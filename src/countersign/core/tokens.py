@@ -5,6 +5,10 @@ The customer's backend issues an HS256 JWT under one of the app's identity secre
 *verified* attributes. PyJWT does the JOSE work with an explicit algorithm allow-list
 (so no ``none`` and no algorithm confusion); the time claims are checked here against
 an injectable ``now`` with a bounded clock skew.
+
+PyJWT is imported by the functions that use it, on their first call: importing it
+costs more than the rest of ``import countersign`` together, and a backend that only
+signs hashes (``from countersign import sign``) never needs it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-
-import jwt
 
 from .exc import (
     InvalidIdentifier,
@@ -62,6 +64,8 @@ def issue_identity_token(
     This is what a customer's backend calls; ``claims`` (``name``, plan, ...) become
     verified attributes.
     """
+    import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
+
     key = keys.signing_key if isinstance(keys, KeyRing) else keys
     issued = _utc(now)
     payload: dict[str, Any] = dict(claims or {})
@@ -90,6 +94,8 @@ def verify_identity_token(
     ``audience``, when given, must appear in an ``aud`` claim if the token has one.
     ``max_lifetime`` refuses tokens whose ``exp`` lies further than that past ``iat``.
     """
+    import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
+
     if leeway > MAX_LEEWAY or leeway < timedelta(0):
         raise ValueError("leeway must be between 0 and 5 minutes")
     if (
@@ -125,6 +131,8 @@ def verify_identity_token(
 def _decode_with_ring(
     token: str, header: Mapping[str, Any], keys: KeyRing
 ) -> tuple[str, dict[str, Any]]:
+    import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
+
     kid = header.get("kid")
     if kid is None:
         candidates: tuple[RingKey, ...] = keys.keys
