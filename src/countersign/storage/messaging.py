@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.encoding import b64url, unb64url
 from ..vocabulary.ids import new_row_id, well_formed_id
 from ..vocabulary.stream import StreamItem
-from . import webhooks
+from . import webhook_outbox as webhooks
 from .models import (
     MAX_INTEGER,
     VERIFIED_CONTACT,
