@@ -11,7 +11,7 @@ whatever its age, so delivery stays at least once.
 
 The work goes in chunks of :data:`CHUNK` rows, one short transaction each: on SQLite a
 transaction runs on the event loop, and requests get their turn between chunks. Nodes
-pruning at the same time skip each other's rows (see ``storage.webhooks.prune``).
+pruning at the same time skip each other's rows (see ``storage.webhook_outbox.prune``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from .background import stopped_within
 from .settings import Settings
-from .storage import actions, verification_log, webhooks
+from .storage import actions, verification_log, webhook_outbox
 from .storage.database import Database
 from .vocabulary.clock import utcnow
 
@@ -75,7 +75,7 @@ async def prune_now(
         10 * chunk,
         stop,
     )
-    events = await _drain(database, webhooks.prune, now - webhook_retention, chunk, stop)
+    events = await _drain(database, webhook_outbox.prune, now - webhook_retention, chunk, stop)
     calls = await _drain(database, actions.prune_calls, now - action_log_retention, chunk, stop)
     return Pruned(verification_log=log_rows, webhook_events=events, action_calls=calls)
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection
 
 from countersign import sign
-from countersign.storage import webhooks
+from countersign.storage import webhook_endpoints, webhook_outbox
 from countersign.vocabulary.webhook_events import EVENT_TYPES
 from tests.server.conftest import Harness, make_harness
 from tests.webhooks.receiver import Receiver
@@ -52,7 +52,8 @@ class Hooked:
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
         return run_db(
-            self.harness, lambda c: webhooks.list_deliveries(c, self.app_id, limit=500, **filters)
+            self.harness,
+            lambda c: webhook_outbox.list_deliveries(c, self.app_id, limit=500, **filters),
         )
 
     def session(self, user_id: str | None = None, **fields: Any) -> dict[str, str]:
@@ -79,7 +80,7 @@ def add_endpoint(
     127.0.0.1), with every node's cached subscriptions dropped at once."""
     record, secret = run_db(
         harness,
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, harness.backend.box, harness.app_id, url, events, allow_private_network=True
         ),
     )

@@ -15,7 +15,14 @@ import pytest
 from countersign.context import open_backend
 from countersign.outbound import OutboundClient, is_public_address
 from countersign.settings import load_settings
-from countersign.storage import apps, contacts, events, webhooks
+from countersign.storage import (
+    apps,
+    contacts,
+    events,
+    webhook_endpoints,
+    webhook_outbox,
+    webhook_queue,
+)
 from countersign.vocabulary.addresses import parse_address
 from countersign.vocabulary.clock import utcnow
 from countersign.webhooks import WebhookVerificationError, verify
@@ -159,7 +166,9 @@ def test_redeliver_sends_the_same_event_again(hooked: Hooked) -> None:
     headers = hooked.session("user-9")
     _start_conversation(hooked, headers, "hello")
     first = hooked.receiver.wait_for(lambda got: len(got) >= 3)[2]
-    queued = run_db(hooked.harness, lambda c: webhooks.redeliver(c, hooked.app_id, first.event_id))
+    queued = run_db(
+        hooked.harness, lambda c: webhook_outbox.redeliver(c, hooked.app_id, first.event_id)
+    )
     assert len(queued) == 1
     again = hooked.receiver.wait_for(lambda got: len(got) >= 4)[3]
     assert again.event_id == first.event_id
@@ -170,8 +179,8 @@ def test_redeliver_sends_the_same_event_again(hooked: Hooked) -> None:
 
 
 def test_unknown_event_or_endpoint_cannot_be_redelivered(hooked: Hooked) -> None:
-    with pytest.raises(webhooks.EventNotFound):
-        run_db(hooked.harness, lambda c: webhooks.redeliver(c, hooked.app_id, "evt_nope"))
+    with pytest.raises(webhook_outbox.EventNotFound):
+        run_db(hooked.harness, lambda c: webhook_outbox.redeliver(c, hooked.app_id, "evt_nope"))
 
 
 def test_a_dead_delivery_lets_the_next_one_go(
@@ -221,7 +230,7 @@ def test_a_private_address_is_a_logged_failure_not_a_crash(
     # checked at each delivery.
     run_db(
         harness,
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, harness.backend.box, harness.app_id, url, ("event.tracked",)
         ),
     )
@@ -249,7 +258,7 @@ def test_stopping_abandons_a_post_in_flight_and_retries_it(
     try:
         app_id = database.run_sync(lambda c: apps.create_app(c, backend.box, "A")).app.id
         database.run_sync(
-            lambda c: webhooks.create_endpoint(
+            lambda c: webhook_endpoints.create_endpoint(
                 c,
                 backend.box,
                 app_id,
@@ -281,11 +290,11 @@ def test_stopping_abandons_a_post_in_flight_and_retries_it(
                 return time.monotonic() - started
 
         assert asyncio.run(run()) < 2.0  # not the endpoint's 10 seconds
-        (row,) = database.run_sync(lambda c: webhooks.list_deliveries(c, app_id))
+        (row,) = database.run_sync(lambda c: webhook_outbox.list_deliveries(c, app_id))
         assert row["status"] == "failed"
         assert row["log"][-1]["error"] == INTERRUPTED
         # Due again at once (no backoff): the next worker to run sends it.
-        claimed = database.run_sync(lambda c: webhooks.claim_due(c, utcnow(), LEASE_FOR_TEST))
+        claimed = database.run_sync(lambda c: webhook_queue.claim_due(c, utcnow(), LEASE_FOR_TEST))
         assert [item.attempt for item in claimed] == [2]
     finally:
         backend.close()

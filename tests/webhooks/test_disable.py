@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import time
 
-from countersign.storage import webhooks
+from countersign.storage import webhook_endpoints
 from tests.webhooks.conftest import Hooked, run_db
 
 
 def _switch(hooked: Hooked, enabled: bool) -> None:
     record = run_db(
         hooked.harness,
-        lambda c: webhooks.set_endpoint_enabled(c, hooked.app_id, hooked.endpoint_id, enabled),
+        lambda c: webhook_endpoints.set_endpoint_enabled(
+            c, hooked.app_id, hooked.endpoint_id, enabled
+        ),
     )
     assert record.enabled is enabled
     hooked.harness.client.app.state.countersign.directory.invalidate(hooked.app_id)  # type: ignore[attr-defined]
@@ -62,8 +64,8 @@ def test_unknown_endpoint_cannot_be_switched(hooked: Hooked) -> None:
     try:
         run_db(
             hooked.harness,
-            lambda c: webhooks.set_endpoint_enabled(c, hooked.app_id, "whe_nope", False),
+            lambda c: webhook_endpoints.set_endpoint_enabled(c, hooked.app_id, "whe_nope", False),
         )
-    except webhooks.EndpointNotFound:
+    except webhook_endpoints.EndpointNotFound:
         return
     raise AssertionError("an unknown endpoint was switched")

@@ -27,7 +27,7 @@ import httpx2
 import pytest
 
 from countersign import sign as sign_identity
-from countersign.storage import apps, webhooks
+from countersign.storage import apps, webhook_endpoints, webhook_outbox
 from countersign.vocabulary.webhook_events import EVENT_TYPES
 from countersign.webhooks import sign
 from tests.conftest import IN_CI
@@ -176,7 +176,7 @@ def test_a_receiver_from_the_docs_gets_the_whole_demo_session(
     url = f"http://127.0.0.1:{port}/countersign"
     _, secret = run_db(
         harness,
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, harness.backend.box, harness.app_id, url, EVENT_TYPES, allow_private_network=True
         ),
     )
@@ -184,7 +184,9 @@ def test_a_receiver_from_the_docs_gets_the_whole_demo_session(
     _demo_session(harness)
 
     def settled() -> list[dict[str, Any]]:
-        rows = run_db(harness, lambda c: webhooks.list_deliveries(c, harness.app_id, limit=500))
+        rows = run_db(
+            harness, lambda c: webhook_outbox.list_deliveries(c, harness.app_id, limit=500)
+        )
         return rows if all(row["status"] == "delivered" for row in rows) else []
 
     deadline = time.monotonic() + 20

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, select, update
 from countersign.cli import cli
 from countersign.context import open_backend
 from countersign.settings import load_settings
-from countersign.storage import actions, apps, verification_log, webhooks
+from countersign.storage import actions, apps, verification_log, webhook_endpoints, webhook_outbox
 from countersign.storage.actions import CallRecord
 from countersign.storage.models import (
     ActionCall,
@@ -37,10 +37,12 @@ def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None
 
     def work(c: Connection) -> None:
         app_id = apps.create_app(c, backend.box, "Acme").app.id
-        webhooks.create_endpoint(c, backend.box, app_id, "https://example.com/h", ["event.tracked"])
+        webhook_endpoints.create_endpoint(
+            c, backend.box, app_id, "https://example.com/h", ["event.tracked"]
+        )
         for days in ages_in_days:
             at = NOW - timedelta(days=days)
-            webhooks.enqueue(c, app_id, "event.tracked", {}, at)
+            webhook_outbox.enqueue(c, app_id, "event.tracked", {}, at)
             call = CallRecord(
                 app_id, None, "a", "c", "server", None, "verified", "ok", 200, 1, None
             )

@@ -16,7 +16,7 @@ from countersign import retention
 from countersign.context import Backend
 from countersign.server import app as server_app
 from countersign.settings import SettingsError, load_settings
-from countersign.storage import apps, webhooks
+from countersign.storage import apps, webhook_endpoints, webhook_outbox
 from countersign.storage.database import Database
 from countersign.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from countersign.vocabulary.clock import utcnow
@@ -36,7 +36,7 @@ def app_id(backend: Backend) -> str:
     created = backend.database.run_sync(lambda c: apps.create_app(c, box, "Acme")).app.id
     for n in (1, 2):
         backend.database.run_sync(
-            lambda c, n=n: webhooks.create_endpoint(
+            lambda c, n=n: webhook_endpoints.create_endpoint(
                 c, box, created, f"https://example.com/h{n}", ["message.created"]
             )
         )
@@ -49,7 +49,7 @@ def add_event(database: Database, app_id: str, age: timedelta, *statuses: str) -
 
     def work(c: Connection) -> str:
         at = NOW - age
-        event_id = webhooks.enqueue(c, app_id, "message.created", {"n": 1}, at)
+        event_id = webhook_outbox.enqueue(c, app_id, "message.created", {"n": 1}, at)
         assert event_id is not None
         deliveries = c.execute(
             select(WebhookDelivery.id)
@@ -85,7 +85,7 @@ def stored(database: Database) -> tuple[set[str], int, int]:
 
 
 def prune(database: Database, limit: int = 500) -> int:
-    return database.run_sync(lambda c: webhooks.prune(c, CUTOFF, limit))
+    return database.run_sync(lambda c: webhook_outbox.prune(c, CUTOFF, limit))
 
 
 def test_old_settled_events_go_with_their_log_and_recent_ones_stay(
@@ -119,8 +119,8 @@ def test_an_old_event_owed_to_any_endpoint_stays_whole(backend: Backend, app_id:
 def test_an_old_event_whose_endpoints_were_removed_goes(backend: Backend, app_id: str) -> None:
     database = backend.database
     event_id = add_event(database, app_id, OLD, "pending", "failed")
-    for endpoint in database.run_sync(lambda c: webhooks.list_endpoints(c, app_id)):
-        database.run_sync(lambda c, e=endpoint.id: webhooks.remove_endpoint(c, app_id, e))
+    for endpoint in database.run_sync(lambda c: webhook_endpoints.list_endpoints(c, app_id)):
+        database.run_sync(lambda c, e=endpoint.id: webhook_endpoints.remove_endpoint(c, app_id, e))
     assert stored(database) == ({event_id}, 0, 0)
     assert prune(database) == 1
     assert stored(database) == (set(), 0, 0)
@@ -199,8 +199,10 @@ def test_a_running_server_prunes(
 
     def old_dead_event(c: Connection) -> None:
         # In one transaction, so the worker never sees a delivery it could send.
-        webhooks.create_endpoint(c, box, harness.app_id, "https://example.com/h", ["event.tracked"])
-        event_id = webhooks.enqueue(c, harness.app_id, "event.tracked", {}, NOW - OLD)
+        webhook_endpoints.create_endpoint(
+            c, box, harness.app_id, "https://example.com/h", ["event.tracked"]
+        )
+        event_id = webhook_outbox.enqueue(c, harness.app_id, "event.tracked", {}, NOW - OLD)
         c.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.event_id == event_id)

@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import insert, select
 
 from countersign.context import Backend
-from countersign.storage import apps, contacts, conversations, events, webhooks
+from countersign.storage import (
+    apps,
+    contacts,
+    conversations,
+    events,
+    webhook_endpoints,
+    webhook_outbox,
+    webhook_queue,
+)
 from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent
 from countersign.vocabulary.clock import utcnow
 
@@ -25,7 +33,7 @@ def _endpoint(
     backend: Backend, app_id: str, *events: str, url: str = "https://example.com/h"
 ) -> str:
     record, _ = backend.database.run_sync(
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, backend.box, app_id, url, events or ("message.created",)
         )
     )
@@ -42,7 +50,7 @@ def test_endpoints_round_trip_with_a_sealed_secret(backend: Backend, app_id: str
     database = backend.database
     version = database.run_sync(lambda c: apps.get_app(c, app_id).config_version)
     record, secret = database.run_sync(
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, backend.box, app_id, "https://example.com/hook", ["event.tracked", "message.created"]
         )
     )
@@ -57,23 +65,23 @@ def test_endpoints_round_trip_with_a_sealed_secret(backend: Backend, app_id: str
     assert secret.encode() not in stored  # encrypted at rest
     assert (
         database.run_sync(
-            lambda c: webhooks.reveal_signing_secret(c, backend.box, app_id, record.id)
+            lambda c: webhook_endpoints.reveal_signing_secret(c, backend.box, app_id, record.id)
         )
         == secret
     )
-    assert [r.id for r in database.run_sync(lambda c: webhooks.list_endpoints(c, app_id))] == [
-        record.id
-    ]
-    assert database.run_sync(lambda c: webhooks.subscribed_types(c, app_id)) == {
+    assert [
+        r.id for r in database.run_sync(lambda c: webhook_endpoints.list_endpoints(c, app_id))
+    ] == [record.id]
+    assert database.run_sync(lambda c: webhook_endpoints.subscribed_types(c, app_id)) == {
         "message.created",
         "event.tracked",
     }
     # Every node reloads the app's subscriptions: its config version moved.
     assert database.run_sync(lambda c: apps.get_app(c, app_id).config_version) > version
-    database.run_sync(lambda c: webhooks.remove_endpoint(c, app_id, record.id))
-    assert database.run_sync(lambda c: webhooks.list_endpoints(c, app_id)) == []
-    with pytest.raises(webhooks.EndpointNotFound):
-        database.run_sync(lambda c: webhooks.remove_endpoint(c, app_id, record.id))
+    database.run_sync(lambda c: webhook_endpoints.remove_endpoint(c, app_id, record.id))
+    assert database.run_sync(lambda c: webhook_endpoints.list_endpoints(c, app_id)) == []
+    with pytest.raises(webhook_endpoints.EndpointNotFound):
+        database.run_sync(lambda c: webhook_endpoints.remove_endpoint(c, app_id, record.id))
 
 
 @pytest.mark.parametrize(
@@ -91,9 +99,9 @@ def test_endpoints_round_trip_with_a_sealed_secret(backend: Backend, app_id: str
 def test_bad_endpoints_are_refused(
     backend: Backend, app_id: str, url: str, events: list[str], private: bool, message: str
 ) -> None:
-    with pytest.raises(webhooks.InvalidEndpoint, match=message):
+    with pytest.raises(webhook_endpoints.InvalidEndpoint, match=message):
         backend.database.run_sync(
-            lambda c: webhooks.create_endpoint(
+            lambda c: webhook_endpoints.create_endpoint(
                 c, backend.box, app_id, url, events, allow_private_network=private
             )
         )
@@ -101,7 +109,7 @@ def test_bad_endpoints_are_refused(
 
 def test_a_private_url_is_accepted_when_allowed(backend: Backend, app_id: str) -> None:
     record, _ = backend.database.run_sync(
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c,
             backend.box,
             app_id,
@@ -162,7 +170,7 @@ def test_a_retried_send_is_enqueued_once(backend: Backend, app_id: str) -> None:
     again = backend.database.run_sync(send)
     assert first.created
     assert not again.created
-    rows = backend.database.run_sync(lambda c: webhooks.list_deliveries(c, app_id))
+    rows = backend.database.run_sync(lambda c: webhook_outbox.list_deliveries(c, app_id))
     assert len(rows) == 1
     assert rows[0]["event_type"] == "message.created"
 
@@ -184,7 +192,7 @@ def test_the_outbox_rolls_back_with_the_change(backend: Backend, app_id: str) ->
 
     with pytest.raises(RuntimeError):
         backend.database.run_sync(track_then_fail)
-    assert backend.database.run_sync(lambda c: webhooks.list_deliveries(c, app_id)) == []
+    assert backend.database.run_sync(lambda c: webhook_outbox.list_deliveries(c, app_id)) == []
 
 
 def test_payloads_carry_the_contact_and_never_an_unverified_claim(
@@ -249,38 +257,40 @@ def test_claims_go_to_one_node_and_respect_endpoint_order(backend: Backend, app_
             )
         )
     database = backend.database
-    claimed = database.run_sync(lambda c: webhooks.claim_due(c, now, LEASE))
+    claimed = database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE))
     # Only the oldest open delivery of each endpoint: "a", once per endpoint.
     assert sorted((item.endpoint_id, item.data["event"]["name"]) for item in claimed) == sorted(
         [(first, "a"), (second, "a")]
     )
     assert all(item.attempt == 1 for item in claimed)
     # Leased: another node claiming at the same moment gets nothing.
-    assert database.run_sync(lambda c: webhooks.claim_due(c, now, LEASE)) == []
+    assert database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE)) == []
     later = now + timedelta(seconds=1)
-    ok = webhooks.AttemptOutcome(200, None, 5, True, None)
-    failed = webhooks.AttemptOutcome(503, None, 5, False, later + timedelta(seconds=10))
+    ok = webhook_queue.AttemptOutcome(200, None, 5, True, None)
+    failed = webhook_queue.AttemptOutcome(503, None, 5, False, later + timedelta(seconds=10))
     by_endpoint = {item.endpoint_id: item for item in claimed}
-    database.run_sync(lambda c: webhooks.finish_attempt(c, by_endpoint[first], ok, later))
-    database.run_sync(lambda c: webhooks.finish_attempt(c, by_endpoint[second], failed, later))
+    database.run_sync(lambda c: webhook_queue.finish_attempt(c, by_endpoint[first], ok, later))
+    database.run_sync(lambda c: webhook_queue.finish_attempt(c, by_endpoint[second], failed, later))
     # The first endpoint moves on to "b"; the second waits for its retry of "a".
-    claimed = database.run_sync(lambda c: webhooks.claim_due(c, later, LEASE))
+    claimed = database.run_sync(lambda c: webhook_queue.claim_due(c, later, LEASE))
     assert [(item.endpoint_id, item.data["event"]["name"]) for item in claimed] == [(first, "b")]
     retry = later + timedelta(seconds=11)
-    claimed = database.run_sync(lambda c: webhooks.claim_due(c, retry, LEASE))
+    claimed = database.run_sync(lambda c: webhook_queue.claim_due(c, retry, LEASE))
     assert [(i.endpoint_id, i.data["event"]["name"], i.attempt) for i in claimed] == [
         (second, "a", 2)
     ]
     # A lease that ran out (its node died) is taken over, as the next attempt.
     expired = retry + LEASE + timedelta(seconds=1)
-    claimed = database.run_sync(lambda c: webhooks.claim_due(c, expired, LEASE))
+    claimed = database.run_sync(lambda c: webhook_queue.claim_due(c, expired, LEASE))
     assert sorted((i.endpoint_id, i.data["event"]["name"], i.attempt) for i in claimed) == sorted(
         [(first, "b", 2), (second, "a", 3)]
     )
     # The old holder's late report is logged, but no longer settles the delivery.
     stale = by_endpoint[second]
-    database.run_sync(lambda c: webhooks.finish_attempt(c, stale, ok, expired))
-    rows = database.run_sync(lambda c: webhooks.list_deliveries(c, app_id, endpoint_id=second))
+    database.run_sync(lambda c: webhook_queue.finish_attempt(c, stale, ok, expired))
+    rows = database.run_sync(
+        lambda c: webhook_outbox.list_deliveries(c, app_id, endpoint_id=second)
+    )
     head = min(rows, key=lambda row: row["id"])
     assert head["status"] == "failed"
     assert head["attempts"] == 3
@@ -296,22 +306,24 @@ def test_dead_and_delivered_rows_leave_the_queue(backend: Backend, app_id: str) 
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )
-    (claimed,) = backend.database.run_sync(lambda c: webhooks.claim_due(c, now, LEASE))
-    dead = webhooks.AttemptOutcome(None, "connect_failed: refused", 3, False, None)
-    backend.database.run_sync(lambda c: webhooks.finish_attempt(c, claimed, dead, now))
+    (claimed,) = backend.database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE))
+    dead = webhook_queue.AttemptOutcome(None, "connect_failed: refused", 3, False, None)
+    backend.database.run_sync(lambda c: webhook_queue.finish_attempt(c, claimed, dead, now))
     later = now + timedelta(hours=1)
-    assert backend.database.run_sync(lambda c: webhooks.claim_due(c, later, LEASE)) == []
-    (row,) = backend.database.run_sync(lambda c: webhooks.list_deliveries(c, app_id))
+    assert backend.database.run_sync(lambda c: webhook_queue.claim_due(c, later, LEASE)) == []
+    (row,) = backend.database.run_sync(lambda c: webhook_outbox.list_deliveries(c, app_id))
     assert row["status"] == "dead"
     assert row["last_error"] == "connect_failed: refused"
     assert row["next_attempt_at"] is None
     # A manual redeliver queues it again, as a new delivery of the same event.
     queued = backend.database.run_sync(
-        lambda c: webhooks.redeliver(c, app_id, claimed.event_id, now=later)
+        lambda c: webhook_outbox.redeliver(c, app_id, claimed.event_id, now=later)
     )
-    again = backend.database.run_sync(lambda c: webhooks.redeliver(c, app_id, claimed.event_id))
+    again = backend.database.run_sync(
+        lambda c: webhook_outbox.redeliver(c, app_id, claimed.event_id)
+    )
     assert queued == again  # still open: reused, not doubled
-    (retry,) = backend.database.run_sync(lambda c: webhooks.claim_due(c, later, LEASE))
+    (retry,) = backend.database.run_sync(lambda c: webhook_queue.claim_due(c, later, LEASE))
     assert retry.event_id == claimed.event_id
     assert retry.attempt == 1
 
@@ -331,8 +343,8 @@ def test_an_endpoint_removed_mid_attempt_is_no_error(backend: Backend, app_id: s
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )
-    (claimed,) = backend.database.run_sync(lambda c: webhooks.claim_due(c, now, LEASE))
-    backend.database.run_sync(lambda c: webhooks.remove_endpoint(c, app_id, endpoint))
-    ok = webhooks.AttemptOutcome(200, None, 5, True, None)
-    backend.database.run_sync(lambda c: webhooks.finish_attempt(c, claimed, ok, now))
-    assert backend.database.run_sync(lambda c: webhooks.list_deliveries(c, app_id)) == []
+    (claimed,) = backend.database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE))
+    backend.database.run_sync(lambda c: webhook_endpoints.remove_endpoint(c, app_id, endpoint))
+    ok = webhook_queue.AttemptOutcome(200, None, 5, True, None)
+    backend.database.run_sync(lambda c: webhook_queue.finish_attempt(c, claimed, ok, now))
+    assert backend.database.run_sync(lambda c: webhook_outbox.list_deliveries(c, app_id)) == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from countersign.context import open_backend
 from countersign.settings import load_settings
-from countersign.storage import webhooks
+from countersign.storage import webhook_endpoints
 from tests.realtime.conftest import Servers, bearer, identify
 from tests.webhooks.receiver import Receiver
 
@@ -49,7 +49,7 @@ def test_two_nodes_never_make_the_same_attempt_twice(postgres_url: str, tmp_path
         )
         try:
             backend.database.run_sync(
-                lambda c: webhooks.create_endpoint(
+                lambda c: webhook_endpoints.create_endpoint(
                     c,
                     backend.box,
                     app.app_id,

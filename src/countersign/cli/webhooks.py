@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..storage import webhooks
+from ..storage import webhook_endpoints, webhook_outbox
 from ..vocabulary.webhook_events import EVENT_TYPES
 from .options import (
     Column,
@@ -85,7 +85,7 @@ def add_command(
     """Send APP's events of the chosen types to URL; print the signing secret once."""
     with open_cli_backend(data_dir, database_url) as backend:
         record, secret = backend.database.run_sync(
-            lambda c: webhooks.create_endpoint(
+            lambda c: webhook_endpoints.create_endpoint(
                 c,
                 backend.box,
                 app_id,
@@ -118,7 +118,7 @@ def list_command(
 ) -> None:
     """List APP's webhook endpoints (never their secrets)."""
     with open_cli_backend(data_dir, database_url) as backend:
-        records = backend.database.run_sync(lambda c: webhooks.list_endpoints(c, app_id))
+        records = backend.database.run_sync(lambda c: webhook_endpoints.list_endpoints(c, app_id))
     rows = [record.as_dict() for record in records]
     emit({"data": rows}, as_json=as_json, text=render_table(rows, _ENDPOINT_COLUMNS))
 
@@ -134,7 +134,7 @@ def remove_command(
     """Remove endpoint ID: nothing more is sent to it, its queue is dropped."""
     with open_cli_backend(data_dir, database_url) as backend:
         record = backend.database.run_sync(
-            lambda c: webhooks.remove_endpoint(c, app_id, endpoint_id)
+            lambda c: webhook_endpoints.remove_endpoint(c, app_id, endpoint_id)
         )
     emit(
         {**record.as_dict(), "removed": True},
@@ -151,7 +151,7 @@ add_switch_commands(
         "send it nothing and queue nothing new for it; what was queued waits",
         "resume sending to it, the waiting deliveries first, in order",
     ),
-    switch=webhooks.set_endpoint_enabled,
+    switch=webhook_endpoints.set_endpoint_enabled,
 )
 
 
@@ -166,7 +166,7 @@ def secret_command(
     """Show the signing secret of endpoint ID again."""
     with open_cli_backend(data_dir, database_url) as backend:
         secret = backend.database.run_sync(
-            lambda c: webhooks.reveal_signing_secret(c, backend.box, app_id, endpoint_id)
+            lambda c: webhook_endpoints.reveal_signing_secret(c, backend.box, app_id, endpoint_id)
         )
     emit({"id": endpoint_id, "signing_secret": secret}, as_json=as_json, text=secret)
 
@@ -190,7 +190,7 @@ def deliveries_command(
     """The delivery log: newest first, with each attempt's status code or error."""
     with open_cli_backend(data_dir, database_url) as backend:
         rows: list[dict[str, Any]] = backend.database.run_sync(
-            lambda c: webhooks.list_deliveries(
+            lambda c: webhook_outbox.list_deliveries(
                 c, app_id, endpoint_id=endpoint_id, event_id=event_id, limit=limit
             )
         )
@@ -214,7 +214,7 @@ def redeliver_command(
     """Queue EVENT_ID again (same id, same body) for its endpoints, or for one."""
     with open_cli_backend(data_dir, database_url) as backend:
         queued = backend.database.run_sync(
-            lambda c: webhooks.redeliver(c, app_id, event_id, endpoint_id=endpoint_id)
+            lambda c: webhook_outbox.redeliver(c, app_id, event_id, endpoint_id=endpoint_id)
         )
     emit(
         {"event_id": event_id, "deliveries": queued},

@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from ..background import stopped_within
 from ..core import KeyRing
-from ..storage import apps, webhooks
+from ..storage import apps, webhook_endpoints
 from ..storage.database import Database
 from ..storage.encryption import MasterKeyError, SecretBox
 from ..vocabulary.clock import utcnow
@@ -104,7 +104,9 @@ class AppDirectory:
             if secret.is_active(now) and secret.expires_at is not None:
                 until = (secret.expires_at - now).total_seconds()
                 stale_at = min(stale_at, time.monotonic() + max(until, 0.0))
-        return AppConfig(record, ring, stale_at, webhooks.subscribed_types(connection, app_id))
+        return AppConfig(
+            record, ring, stale_at, webhook_endpoints.subscribed_types(connection, app_id)
+        )
 
     def invalidate(self, app_id: str) -> None:
         self._apps.pop(app_id, None)

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
 from ..vocabulary.stream import StreamItem
-from . import stream_log, webhooks
+from . import stream_log
+from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     Page,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from . import webhooks
+from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     iso,

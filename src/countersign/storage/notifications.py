@@ -9,7 +9,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..vocabulary.ids import new_row_id, well_formed_id
 from ..vocabulary.stream import StreamItem
-from . import stream_log, webhooks
+from . import stream_log
+from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     cursor_id,

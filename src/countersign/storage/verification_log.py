@@ -137,3 +137,20 @@ def outcome_counts(connection: Connection, app_id: str, since: datetime) -> dict
     for outcome, count in rows:
         counts[outcome] = count
     return counts
+
+
+def would_be_refused(connection: Connection, app_id: str, since: datetime) -> int:
+    """Identifies since ``since`` that failed verification but were let through as
+    unverified (``report`` mode): what ``required`` would have refused."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(VerificationLogEntry)
+            .where(
+                VerificationLogEntry.app_id == app_id,
+                VerificationLogEntry.at >= since,
+                VerificationLogEntry.outcome == "unverified",
+                VerificationLogEntry.code.not_in(("none", "ok")),
+            )
+        ).scalar_one()
+    )

@@ -1,6 +1,6 @@
 """The delivery worker: every server node runs one, sending what the outbox holds.
 
-Each round claims due deliveries with a lease (``storage.webhooks.claim_due``: never
+Each round claims due deliveries with a lease (``storage.webhook_queue.claim_due``: never
 the same attempt on two nodes, and only the oldest open delivery of each endpoint, so
 an endpoint sees its events in order), POSTs them concurrently, and records each
 outcome. A 2xx is delivered; anything else (another status, a refused connection, a
@@ -31,7 +31,7 @@ from sqlalchemy import event
 from .. import __version__
 from ..outbound import OutboundClient, OutboundError, OutboundPolicy, OutboundResponse
 from ..settings import Settings
-from ..storage import webhooks
+from ..storage import webhook_outbox, webhook_queue
 from ..storage.database import Database
 from ..storage.encryption import SecretBox
 from ..vocabulary.clock import utcnow
@@ -63,7 +63,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-def delivery_headers(claimed: webhooks.Claimed, body: bytes, secret: str) -> dict[str, str]:
+def delivery_headers(claimed: webhook_queue.Claimed, body: bytes, secret: str) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -101,12 +101,12 @@ class DeliveryWorker:
     def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A pool check-in follows the transaction's commit, so the worker's query
         # will see what it wrote. A rolled-back transaction cleared the flag.
-        if record is not None and record.info.pop(webhooks.ENQUEUED_FLAG, False):
+        if record is not None and record.info.pop(webhook_outbox.ENQUEUED_FLAG, False):
             self.wake()
 
     @staticmethod
     def _on_rollback(connection: Any) -> None:
-        connection.info.pop(webhooks.ENQUEUED_FLAG, None)
+        connection.info.pop(webhook_outbox.ENQUEUED_FLAG, None)
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set. A database call in progress is finished,
@@ -141,12 +141,14 @@ class DeliveryWorker:
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """One round: claim what is due and attempt it; how many were claimed."""
-        claimed = await self._database.run(lambda c: webhooks.claim_due(c, utcnow(), LEASE, BATCH))
+        claimed = await self._database.run(
+            lambda c: webhook_queue.claim_due(c, utcnow(), LEASE, BATCH)
+        )
         if claimed:
             await asyncio.gather(*(self._attempt(item, stop) for item in claimed))
         return len(claimed)
 
-    async def _attempt(self, claimed: webhooks.Claimed, stop: asyncio.Event | None) -> None:
+    async def _attempt(self, claimed: webhook_queue.Claimed, stop: asyncio.Event | None) -> None:
         status, error, elapsed = await self._post(claimed, stop)
         now = utcnow()
         delivered = status is not None and 200 <= status < 300
@@ -158,8 +160,8 @@ class DeliveryWorker:
             retry_at = self._policy.retry_at(
                 claimed.attempt, claimed.event_created_at, now, self._rng
             )
-        outcome = webhooks.AttemptOutcome(status, error, elapsed, delivered, retry_at)
-        await self._database.run(lambda c: webhooks.finish_attempt(c, claimed, outcome, now))
+        outcome = webhook_queue.AttemptOutcome(status, error, elapsed, delivered, retry_at)
+        await self._database.run(lambda c: webhook_queue.finish_attempt(c, claimed, outcome, now))
         if not delivered:
             log.info(
                 "webhook %s to %s attempt %d failed: %s",
@@ -170,7 +172,7 @@ class DeliveryWorker:
             )
 
     async def _post(
-        self, claimed: webhooks.Claimed, stop: asyncio.Event | None
+        self, claimed: webhook_queue.Claimed, stop: asyncio.Event | None
     ) -> tuple[int | None, str | None, int]:
         """(status, None, elapsed ms) for an answer, (None, error, elapsed ms) without."""
         loop = asyncio.get_running_loop()
@@ -194,7 +196,7 @@ class DeliveryWorker:
             return None, f"internal_error: {type(failure).__name__}", 0
         return response.status, None, int(response.elapsed_ms)
 
-    async def _send(self, claimed: webhooks.Claimed) -> OutboundResponse:
+    async def _send(self, claimed: webhook_queue.Claimed) -> OutboundResponse:
         body = envelope_bytes(
             claimed.event_id,
             claimed.event_type,

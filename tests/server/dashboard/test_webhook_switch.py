@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from countersign.storage import apps, operators, webhooks
+from countersign.storage import apps, operators, webhook_endpoints, webhook_outbox
 from countersign.vocabulary.webhook_events import EVENT_TYPES
 from tests.server.conftest import Harness
 from tests.server.dashboard.conftest import AGENT, OWNER, Dashboard, csrf_of
@@ -27,7 +27,7 @@ def _add_endpoint(
 ) -> str:
     record, _ = run_db(
         harness,
-        lambda c: webhooks.create_endpoint(
+        lambda c: webhook_endpoints.create_endpoint(
             c, harness.backend.box, app_id, url, events, allow_private_network=True
         ),
     )
@@ -41,7 +41,7 @@ def _other_app(harness: Harness) -> str:
 
 
 def _enabled(harness: Harness, app_id: str, endpoint_id: str) -> bool:
-    record = run_db(harness, lambda c: webhooks.get_endpoint(c, app_id, endpoint_id))
+    record = run_db(harness, lambda c: webhook_endpoints.get_endpoint(c, app_id, endpoint_id))
     return record.enabled
 
 
@@ -146,7 +146,7 @@ def test_a_paused_endpoint_is_sent_nothing_and_its_queue_waits(
     time.sleep(1.0)  # many delivery polls, and a config poll: this node has caught up
     # Not queued for a paused endpoint; and this node now caches "no one listens".
     harness.verified("identified-while-paused")
-    queued = run_db(harness, lambda c: webhooks.list_deliveries(c, app_id))
+    queued = run_db(harness, lambda c: webhook_outbox.list_deliveries(c, app_id))
     assert [row["event_type"] for row in queued] == ["contact.identified"]
     assert len(receiver.snapshot()) == seen  # nothing was sent while paused
     assert receiver.delivered() == []

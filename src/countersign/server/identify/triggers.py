@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
-from ...storage import webhooks
+from ...storage import webhook_outbox
 from ...storage.identities import Identified
 from ...vocabulary.webhook_events import (
     CONTACT_IDENTIFIED,
@@ -57,7 +57,7 @@ def contact_identified(
     )
     data["identity"]["method"] = method
     data["visitor_id"] = identified.visitor_id
-    webhooks.enqueue(connection, app_id, CONTACT_IDENTIFIED, data, now)
+    webhook_outbox.enqueue(connection, app_id, CONTACT_IDENTIFIED, data, now)
     return identified
 
 
@@ -103,4 +103,4 @@ def enqueue_identity_failures(
 ) -> None:
     """Write the failures to the outbox in the verification log's own transaction."""
     for failure in failures:
-        webhooks.enqueue(connection, failure.app_id, IDENTITY_FAILED, failure.data, now)
+        webhook_outbox.enqueue(connection, failure.app_id, IDENTITY_FAILED, failure.data, now)

@@ -12,6 +12,9 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by table copy
     compare_type=True,
+    # UtcDateTime lives in models/base.py; a generated migration names it through the
+    # package (countersign.storage.models.UtcDateTime), as every migration so far does.
+    user_module_prefix="countersign.storage.models.",
 )
 with context.begin_transaction():
     context.run_migrations()

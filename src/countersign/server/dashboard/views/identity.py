@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ....storage import apps, operators
+from ....storage import apps, operators, verification_log
 from ....storage.apps import AppRecord
 from ....storage.operators import OperatorRecord
 from ....vocabulary.clock import utcnow
@@ -84,7 +84,7 @@ async def _context(state: ServerState, app: AppRecord) -> dict[str, Any]:
             "active_secrets": sum(row.is_active(utcnow()) for row in records),
             "api_keys": apps.list_api_keys(connection, app.id)[::-1],
             "audit": operators.recent_audit(connection, app.id, limit=15, actions=AUDITED),
-            "would_refuse": operators.would_be_refused(connection, app.id, since),
+            "would_refuse": verification_log.would_be_refused(connection, app.id, since),
         }
 
     return await state.backend.database.run(load)

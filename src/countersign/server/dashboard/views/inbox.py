@@ -14,7 +14,8 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ....storage import conversations, events, notifications, operators
+from ....storage import conversations, events, notifications
+from ....storage import inbox as inbox_queries
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
@@ -39,7 +40,7 @@ def _thread_path(app_id: str, conversation_id: str) -> str:
 @router.get("/dashboard/apps/{app_id}/inbox")
 async def inbox(request: Request, state: StateDep, operator: OperatorDep, app: AppDep) -> Response:
     rows = await state.backend.database.run(
-        lambda c: operators.inbox(c, app.id, operator.id, limit=INBOX_SIZE)
+        lambda c: inbox_queries.inbox(c, app.id, operator.id, limit=INBOX_SIZE)
     )
     return await page(
         request,
@@ -60,19 +61,23 @@ async def thread(
     now = utcnow()
 
     def load(connection: Connection) -> dict[str, Any] | None:
-        conversation = operators.conversation_of_app(connection, app.id, conversation_id)
+        conversation = inbox_queries.conversation_of_app(connection, app.id, conversation_id)
         if conversation is None:
             return None
         contact_id = conversation["contact"]["id"]
-        operators.mark_read(connection, operator.id, conversation_id, conversation["last_seq"], now)
+        inbox_queries.mark_read(
+            connection, operator.id, conversation_id, conversation["last_seq"], now
+        )
         return {
             "conversation": conversation,
-            "messages": operators.latest_messages(connection, conversation_id, limit=THREAD_SIZE),
+            "messages": inbox_queries.latest_messages(
+                connection, conversation_id, limit=THREAD_SIZE
+            ),
             "events": events.list_events(connection, contact_id, limit=RECENT_EVENTS),
             "notifications": notifications.list_notifications(
                 connection, contact_id, limit=RECENT_NOTIFICATIONS
             )["data"],
-            "rows": operators.inbox(connection, app.id, operator.id, limit=INBOX_SIZE),
+            "rows": inbox_queries.inbox(connection, app.id, operator.id, limit=INBOX_SIZE),
         }
 
     loaded = await state.backend.database.run(load)
@@ -117,7 +122,9 @@ async def reply(
             now=now,
         )
         # An operator has read what they answered.
-        operators.mark_read(connection, operator.id, conversation_id, posted.message["seq"], now)
+        inbox_queries.mark_read(
+            connection, operator.id, conversation_id, posted.message["seq"], now
+        )
         return posted
 
     posted = await state.commit_and_publish(lambda c: with_events(post(c)))
@@ -143,7 +150,7 @@ async def mark_read(
     def work(connection: Connection) -> bool:
         if conversations.conversation_owner(connection, app.id, conversation_id) is None:
             return False
-        operators.mark_read(connection, operator.id, conversation_id, seq, now)
+        inbox_queries.mark_read(connection, operator.id, conversation_id, seq, now)
         return True
 
     if not await state.backend.database.run(work):

@@ -18,7 +18,7 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
-from ....storage import apps, operators
+from ....storage import apps, inbox
 from ....vocabulary.stream import StreamItem
 from ...state import ServerState
 from ..auth import operator_of
@@ -68,7 +68,7 @@ async def _describe(state: ServerState, item: StreamItem) -> dict[str, Any] | No
     """The event as the inbox shows it: with who the contact is."""
 
     def contact(connection: Connection) -> dict[str, Any] | None:
-        return operators.contact_of_app(connection, item.app_id, item.contact_id)
+        return inbox.contact_of_app(connection, item.app_id, item.contact_id)
 
     summary = await state.backend.database.run(contact)
     if summary is None:

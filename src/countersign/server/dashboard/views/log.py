@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ....core import HINTS
-from ....storage import operators, verification_log
+from ....storage import verification_log
 from ....vocabulary.clock import utcnow
 from ...state import StateDep
 from ..auth import AppDep, OwnerDep
@@ -57,7 +57,7 @@ async def log(request: Request, state: StateDep, operator: OwnerDep, app: AppDep
         return {
             "entries": [{**entry, "fix": fix_for(entry)} for entry in entries],
             "counts": verification_log.outcome_counts(connection, app.id, since),
-            "would_refuse": operators.would_be_refused(connection, app.id, since),
+            "would_refuse": verification_log.would_be_refused(connection, app.id, since),
         }
 
     return await page(

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ....storage import operators, webhooks
+from ....storage import operators, webhook_endpoints, webhook_outbox
 from ....storage.apps import AppRecord
 from ....storage.operators import OperatorRecord
 from ....vocabulary.webhook_events import EVENT_TYPES
@@ -56,8 +56,10 @@ async def _webhooks_page(
 ) -> Response:
     def load(connection: Connection) -> dict[str, Any]:
         return {
-            "endpoints": webhooks.list_endpoints(connection, app.id),
-            "deliveries": webhooks.list_deliveries(connection, app.id, limit=RECENT_DELIVERIES),
+            "endpoints": webhook_endpoints.list_endpoints(connection, app.id),
+            "deliveries": webhook_outbox.list_deliveries(
+                connection, app.id, limit=RECENT_DELIVERIES
+            ),
             "audit": operators.recent_audit(connection, app.id, limit=10, actions=AUDITED),
         }
 
@@ -94,11 +96,11 @@ async def add_endpoint(
     box = state.backend.box
     try:
         record, secret = await state.backend.database.run(
-            lambda c: webhooks.create_endpoint(
+            lambda c: webhook_endpoints.create_endpoint(
                 c, box, app.id, url, events, allow_private_network=private
             )
         )
-    except webhooks.InvalidEndpoint as error:
+    except webhook_endpoints.InvalidEndpoint as error:
         kept = {"url": url, "events": events, "allow_private_network": private}
         return await _webhooks_page(
             request, state, operator, app, status=422, problem=str(error), form=kept
@@ -129,7 +131,7 @@ async def _change_endpoint(
     """
     try:
         await state.backend.database.run(change)
-    except webhooks.EndpointNotFound:
+    except webhook_endpoints.EndpointNotFound:
         raise NotFound("This app has no such webhook endpoint.") from None
     state.directory.invalidate(app.id)
     await audit(request, state, operator, app.id, action, endpoint_id)
@@ -146,7 +148,7 @@ async def remove_endpoint(
         operator,
         app,
         endpoint_id,
-        lambda c: webhooks.remove_endpoint(c, app.id, endpoint_id),
+        lambda c: webhook_endpoints.remove_endpoint(c, app.id, endpoint_id),
         action="webhook.removed",
         saved="removed",
     )
@@ -168,7 +170,7 @@ async def _switch_endpoint(
         operator,
         app,
         endpoint_id,
-        lambda c: webhooks.set_endpoint_enabled(c, app.id, endpoint_id, enabled),
+        lambda c: webhook_endpoints.set_endpoint_enabled(c, app.id, endpoint_id, enabled),
         action="webhook.enabled" if enabled else "webhook.disabled",
         saved="resumed" if enabled else "paused",
     )
@@ -199,9 +201,9 @@ async def redeliver(
 ) -> Response:
     try:
         await state.backend.database.run(
-            lambda c: webhooks.redeliver(c, app.id, event_id, endpoint_id=endpoint_id)
+            lambda c: webhook_outbox.redeliver(c, app.id, event_id, endpoint_id=endpoint_id)
         )
-    except (webhooks.EventNotFound, webhooks.EndpointNotFound):
+    except (webhook_outbox.EventNotFound, webhook_endpoints.EndpointNotFound):
         raise NotFound("This app has no such event or webhook endpoint.") from None
     await audit(request, state, operator, app.id, "webhook.redelivered", event_id)
     return RedirectResponse(f"{_base(app.id)}?saved=redelivered", status_code=303)
