@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -41,11 +42,11 @@ def _unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
 
-    Each test gets an empty database of its own inside the shared ``test`` database,
+    Each user gets an empty database of its own inside the shared ``test`` database,
     so runs (CI and a developer's) never see each other's rows.
     """
     import psycopg
@@ -57,9 +58,18 @@ def postgres_url() -> Iterator[str]:
     except psycopg.OperationalError as error:
         _unavailable("PostgreSQL at " + POSTGRES_SERVER, error)
     separator = "&" if "?" in POSTGRES_SERVER else "?"
-    yield f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as admin:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        yield f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """:func:`postgres_schema` for one test."""
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

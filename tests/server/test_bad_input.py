@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ from countersign.settings import load_settings
 from countersign.storage import apps
 from countersign.storage.models import Contact, Visitor
 
-from ..conftest import IN_CI, POSTGRES_SERVER
+from ..conftest import postgres_schema
 from .conftest import Harness
 
 APP = "__APP__"  # replaced by the seeded app's id in every body
@@ -38,27 +37,6 @@ MB = 1024 * 1024
 
 
 # --------------------------------------------------------------------------- harness
-
-
-@contextlib.contextmanager
-def _postgres_schema() -> Iterator[str]:
-    import psycopg
-
-    schema = f"cs_test_{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {POSTGRES_SERVER} is not reachable ({error})"
-        if IN_CI:
-            pytest.fail(f"{message}: CI must run the scale-out tests, never skip them")
-        pytest.skip(message)
-    separator = "&" if "?" in POSTGRES_SERVER else "?"
-    try:
-        yield f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @dataclass
@@ -99,7 +77,7 @@ def seeded(
         if request.param == "sqlite":
             url = f"sqlite:///{tmp / 'countersign.db'}"
         else:
-            url = stack.enter_context(_postgres_schema())
+            url = stack.enter_context(postgres_schema())
         settings = load_settings(environ={}, data_dir=tmp / "data", database_url=url)
         backend = open_backend(settings)
         stack.callback(backend.close)

@@ -35,34 +35,13 @@ from countersign.storage.models import Base, ConversationRead
 from countersign.vocabulary.clock import utcnow
 from countersign.vocabulary.ids import token_digest
 
-from ..conftest import IN_CI, POSTGRES_SERVER
+from ..conftest import postgres_schema
 from .conftest import Harness
 
 INT32 = 2**31
 INT64 = 2**63
 HUGE = "x" * 10_000
 LONGEST_BIND = 255  # no bind of a refused request may be longer (the widest id column)
-
-
-@contextlib.contextmanager
-def _postgres_schema() -> Iterator[str]:
-    import psycopg
-
-    schema = f"cs_test_{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {POSTGRES_SERVER} is not reachable ({error})"
-        if IN_CI:
-            pytest.fail(f"{message}: CI must run the scale-out tests, never skip them")
-        pytest.skip(message)
-    separator = "&" if "?" in POSTGRES_SERVER else "?"
-    try:
-        yield f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @dataclass
@@ -113,7 +92,7 @@ def seeded(
         if request.param == "sqlite":
             url = f"sqlite:///{tmp / 'countersign.db'}"
         else:
-            url = stack.enter_context(_postgres_schema())
+            url = stack.enter_context(postgres_schema())
         settings = load_settings(environ={}, data_dir=tmp / "data", database_url=url)
         backend = open_backend(settings)
         stack.callback(backend.close)
