@@ -6,48 +6,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.cli.test_default_command import _free_port
-
-
-def serves_on(port: int, args: list[str], env: dict[str, str]) -> str:
-    """Start ``countersign serve ARGS``, wait for /healthz on ``port``, return stdout."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "countersign", "serve", *args],
-        env={k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")} | env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, "countersign exited instead of serving"
-                assert time.monotonic() < deadline, f"nothing served on port {port}"
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=10)
-    return output
+from tests.cli.serving import free_port, serves_on
 
 
 def test_the_port_and_host_come_from_the_environment(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {"COUNTERSIGN_PORT": str(port), "COUNTERSIGN_HOST": "127.0.0.1"}
     output = serves_on(port, ["--data-dir", str(tmp_path)], env)
     assert f"Countersign on http://127.0.0.1:{port}" in output
 
 
 def test_the_port_flag_wins_over_the_environment(tmp_path: Path) -> None:
-    flag, variable = _free_port(), _free_port()
+    flag, variable = free_port(), free_port()
     env = {"COUNTERSIGN_PORT": str(variable)}
     output = serves_on(flag, ["--data-dir", str(tmp_path), "--port", str(flag)], env)
     assert f"Countersign on http://127.0.0.1:{flag}" in output
