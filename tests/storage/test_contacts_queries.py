@@ -16,7 +16,7 @@ def test_a_verified_contact_is_found_through_its_unique_index(tmp_path: Path, ke
     # as written; "verified = 1" would scan every contact of the app instead.
     database = Database(f"sqlite:///{tmp_path / 'countersign.db'}")
     database.migrate()
-    lookup = contacts._verified_lookup("app_1", key, "someone")
+    lookup = contacts.verified_lookup("app_1", key, "someone")
     sql = str(lookup.compile(dialect=database.engine.dialect))
     with database.engine.connect() as connection:
         plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, ("app_1", "someone")).all()

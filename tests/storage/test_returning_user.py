@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from countersign.storage import contacts, identities
+from countersign.storage import contacts, identities, verified_claims
 from countersign.storage.database import Database
 from countersign.storage.models import Contact
 
@@ -50,7 +50,7 @@ def test_unchanged_metadata_within_a_minute_is_not_written(database: Database, a
 
 def test_last_seen_moves_on_after_a_minute(database: Database, app_id: str) -> None:
     identify(database, app_id, {}, T0)
-    later = T0 + contacts.LAST_SEEN_RESOLUTION
+    later = T0 + verified_claims.LAST_SEEN_RESOLUTION
     identify(database, app_id, {}, later)
     assert stored(database) == ({}, later)
 

@@ -10,31 +10,22 @@ partial unique index), or by identify's one-statement upsert on its hot path.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Literal, cast
 
 from sqlalchemy import (
     Connection,
     Select,
     Table,
-    Text,
     bindparam,
     false,
     insert,
     select,
-    text,
-    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.base import Executable
 
 from ..vocabulary.ids import new_row_id
 from .models import VERIFIED_CONTACT, Contact
@@ -78,16 +69,16 @@ class Claim:
     attributes: dict[str, Any] | None = None  # verified claims (identity tokens)
 
 
-_contacts = cast(Table, Contact.__table__)
-_VERIFIED: Final = VERIFIED_CONTACT  # see models.VERIFIED_CONTACT
+contacts_table = cast(Table, Contact.__table__)
+VERIFIED: Final = VERIFIED_CONTACT  # see models.VERIFIED_CONTACT
 
-_CONTACT_COLUMNS: Final = tuple(
-    _contacts.c[name]
+CONTACT_COLUMNS: Final = tuple(
+    contacts_table.c[name]
     for name in ("id", "user_id", "email", "name", "verified", "metadata", "attributes")
 )
 
 
-def _contact_view(row: Sequence[Any]) -> ContactView:
+def contact_view(row: Sequence[Any]) -> ContactView:
     contact_id, user_id, email, name, verified, metadata, attributes = row
     return ContactView(
         id=contact_id,
@@ -101,93 +92,20 @@ def _contact_view(row: Sequence[Any]) -> ContactView:
 
 
 def _select_contact() -> Select[Any]:
-    return select(*_CONTACT_COLUMNS)
+    return select(*CONTACT_COLUMNS)
 
 
-def _verified_lookup(app_id: Any, key: IdentifierKey, value: Any) -> Select[Any]:
+def verified_lookup(app_id: Any, key: IdentifierKey, value: Any) -> Select[Any]:
     """The verified contact whose ``key`` is ``value`` (values, or bind parameters)."""
-    column = _contacts.c[key]
-    return _select_contact().where(_contacts.c.app_id == app_id, _VERIFIED, column == value)
-
-
-# The statements identify runs, built once. Their parameters are named ``b_…``:
-# SQLAlchemy keeps column names for the VALUES and SET clauses of the statement itself.
-
-
-def _verified_upsert(
-    insert_for_dialect: Callable[[Table], SQLiteInsert | PostgresInsert], key: IdentifierKey
-) -> Executable:
-    """Create the verified contact, or touch it if it exists, in one statement that
-    returns the contact either way.
-
-    The conflict target is the partial unique index on ``(app_id, key)``, so it is the
-    same row the lookup finds, and two nodes creating the same user cannot both insert.
-    """
-    inserted = insert_for_dialect(_contacts).values(
-        id=bindparam("b_contact_id"),
-        app_id=bindparam("b_app_id"),
-        user_id=bindparam("b_user_id"),
-        email=bindparam("b_email"),
-        verified=true(),
-        metadata=bindparam("b_metadata"),
-        attributes=bindparam("b_attributes"),
-        created_at=bindparam("b_now"),
-        last_seen_at=bindparam("b_now"),
-    )
-    return inserted.on_conflict_do_update(
-        index_elements=[_contacts.c.app_id, _contacts.c[key]],
-        index_where=text(f"verified AND {key} IS NOT NULL"),
-        set_={
-            "metadata": inserted.excluded["metadata"],
-            "last_seen_at": inserted.excluded.last_seen_at,
-        },
-    ).returning(*_CONTACT_COLUMNS)
-
-
-_UPSERT_VERIFIED: Final = {
-    key: Prepared(_verified_upsert(sqlite_insert, key), postgresql=_verified_upsert(pg_insert, key))
-    for key in ("user_id", "email")
-}
-# A returning user (a page load, a new tab) usually brings the same metadata: then
-# there is nothing to write but ``last_seen_at``, and that only once a minute.
-LAST_SEEN_RESOLUTION: Final = timedelta(minutes=1)
-# The check reads the stored JSON as text and compares it with the text the upsert
-# would write (SQLAlchemy's JSON type writes ``json.dumps``): equal text is an equal
-# document, types included (``1``, ``1.0`` and ``true`` differ as text though equal
-# in Python). Decoding both documents and re-encoding them sorted cost this hot path
-# ~6 µs. Equal content in another key order reads as a change: one harmless write.
-_RETURNING_CONTACT: Final = {
-    key: Prepared(
-        select(
-            *_CONTACT_COLUMNS[:5],
-            _contacts.c.metadata.cast(Text),
-            _contacts.c.attributes.cast(Text),
-            _contacts.c.last_seen_at > bindparam("b_stale_at"),
-        ).where(
-            _contacts.c.app_id == bindparam("b_app_id"),
-            _VERIFIED,
-            _contacts.c[key] == bindparam("b_value"),
-        )
-    )
-    for key in ("user_id", "email")
-}
-
-
-def _unchanged_contact(row: Sequence[Any], metadata: dict[str, Any]) -> ContactView | None:
-    """The contact of a ``_RETURNING_CONTACT`` row if it was seen within
-    ``LAST_SEEN_RESOLUTION`` and already holds exactly ``metadata``; else None."""
-    contact_id, user_id, email, name, verified, metadata_text, attributes_text, fresh = row
-    if not fresh or metadata_text != json.dumps(metadata):
-        return None
-    attributes = json.loads(attributes_text) if attributes_text not in (None, "{}") else {}
-    return ContactView(contact_id, user_id, email, name, verified, metadata, attributes)
+    column = contacts_table.c[key]
+    return _select_contact().where(contacts_table.c.app_id == app_id, VERIFIED, column == value)
 
 
 _CONTACT_BY_ID: Final = Prepared(
-    _select_contact().where(_contacts.c.id == bindparam("b_contact_id"))
+    _select_contact().where(contacts_table.c.id == bindparam("b_contact_id"))
 )
 _INSERT_OWN_CONTACT: Final = Prepared(
-    insert(_contacts).values(
+    insert(contacts_table).values(
         id=bindparam("b_contact_id"),
         app_id=bindparam("b_app_id"),
         user_id=bindparam("b_user_id"),
@@ -200,8 +118,8 @@ _INSERT_OWN_CONTACT: Final = Prepared(
     )
 )
 _UPDATE_OWN_CONTACT: Final = Prepared(
-    update(_contacts)
-    .where(_contacts.c.id == bindparam("b_contact_id"))
+    update(contacts_table)
+    .where(contacts_table.c.id == bindparam("b_contact_id"))
     .values(
         user_id=bindparam("b_user_id"),
         email=bindparam("b_email"),
@@ -210,74 +128,6 @@ _UPDATE_OWN_CONTACT: Final = Prepared(
         last_seen_at=bindparam("b_now"),
     )
 )
-
-
-def _is_plain_verified(claim: Claim, value: str | None) -> bool:
-    """Whether the claim proves only its identifier (a hash): then a new contact gets
-    no name or attributes and an existing one exactly ``metadata`` and
-    ``last_seen_at``, which is all the one-statement upsert writes."""
-    other = claim.email if claim.key == "user_id" else claim.user_id
-    return value is not None and other is None and claim.name is None and claim.attributes is None
-
-
-def verified_for_claim(
-    connection: Connection, app_id: str, claim: Claim, metadata: dict[str, Any], now: datetime
-) -> ContactView:
-    value = claim.user_id if claim.key == "user_id" else claim.email
-    if _is_plain_verified(claim, value):
-        found = _RETURNING_CONTACT[claim.key].one_or_none(
-            connection,
-            {"b_app_id": app_id, "b_value": value, "b_stale_at": now - LAST_SEEN_RESOLUTION},
-        )
-        if found is not None and (unchanged := _unchanged_contact(found, metadata)) is not None:
-            return unchanged
-        upserted = _UPSERT_VERIFIED[claim.key].one(
-            connection,
-            {
-                "b_contact_id": new_row_id("con", 12),
-                "b_app_id": app_id,
-                "b_user_id": claim.user_id,
-                "b_email": claim.email,
-                "b_metadata": metadata,
-                "b_attributes": {},
-                "b_now": now,
-            },
-        )
-        return _contact_view(upserted)
-    # An identity token: it may carry a name, attributes to merge into the stored ones
-    # and the other identifier, so the row is read first.
-    lookup = _verified_lookup(app_id, claim.key, value)
-    row = connection.execute(lookup).one_or_none()
-    if row is None:
-        created = _create_verified(
-            connection,
-            app_id,
-            claim.key,
-            user_id=claim.user_id,  # a verified claim carries only proven identifiers
-            email=claim.email,
-            name=claim.name,
-            metadata=metadata,
-            attributes=claim.attributes or {},
-            now=now,
-        )
-        return _contact_view(created)
-    changes: dict[str, Any] = {"metadata_": metadata, "last_seen_at": now}
-    if claim.attributes:
-        changes["attributes"] = {**(row.attributes or {}), **claim.attributes}
-    if claim.name:
-        changes["name"] = claim.name
-    connection.execute(update(Contact).where(Contact.id == row.id).values(**changes))
-    # The other identifier, when the same proof carries it (an identity token's email
-    # or sub), joins the contact unless another verified contact already holds it.
-    proven = {"email": claim.email} if claim.key == "user_id" else {"user_id": claim.user_id}
-    joining = {name: value for name, value in proven.items() if value is not None}
-    if joining and any(getattr(row, name) != value for name, value in joining.items()):
-        try:
-            with connection.begin_nested():
-                connection.execute(update(Contact).where(Contact.id == row.id).values(**joining))
-        except IntegrityError:
-            pass
-    return _contact_view(connection.execute(lookup).one())
 
 
 def _own_values(claim: Claim, metadata: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -303,7 +153,7 @@ def new_own(
             **_own_values(claim, metadata, now),
         },
     )
-    return _contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
+    return contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
 
 
 def update_own(
@@ -317,18 +167,18 @@ def update_own(
     _UPDATE_OWN_CONTACT.rows(
         connection, {"b_contact_id": contact_id, **_own_values(claim, metadata, now)}
     )
-    return _contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
+    return contact_view(_CONTACT_BY_ID.one(connection, {"b_contact_id": contact_id}))
 
 
 def contact_by_id(connection: Connection, contact_id: str) -> ContactView | None:
     row = _CONTACT_BY_ID.one_or_none(connection, {"b_contact_id": contact_id})
-    return None if row is None else _contact_view(row)
+    return None if row is None else contact_view(row)
 
 
 def verified_user(connection: Connection, app_id: str, user_id: str) -> ContactView | None:
     """The verified contact of ``app_id`` with ``user_id``, if there is one."""
-    row = connection.execute(_verified_lookup(app_id, "user_id", user_id)).one_or_none()
-    return None if row is None else _contact_view(row)
+    row = connection.execute(verified_lookup(app_id, "user_id", user_id)).one_or_none()
+    return None if row is None else contact_view(row)
 
 
 def upsert_verified_user(
@@ -353,10 +203,10 @@ def upsert_verified_user(
     if attributes is not None:
         changes["attributes"] = attributes
     connection.execute(update(Contact).where(Contact.id == contact_id).values(**changes))
-    return _contact_view(connection.execute(_verified_lookup(app_id, "user_id", user_id)).one())
+    return contact_view(connection.execute(verified_lookup(app_id, "user_id", user_id)).one())
 
 
-def _create_verified(
+def create_verified(
     connection: Connection,
     app_id: str,
     key: IdentifierKey,
@@ -375,7 +225,7 @@ def _create_verified(
     (app, key)): the loser finds the winner's row. When the *other* identifier belongs
     to a different verified contact, the contact is created without it. Returns the
     contact's row (the columns of :class:`ContactView`)."""
-    lookup = _verified_lookup(app_id, key, user_id if key == "user_id" else email)
+    lookup = verified_lookup(app_id, key, user_id if key == "user_id" else email)
     values: dict[str, Any] = {
         "app_id": app_id,
         "user_id": user_id,
@@ -405,11 +255,9 @@ def ensure_verified_contact(
 ) -> str:
     """The verified contact of ``user_id``, created if the user never visited yet, so a
     notification or conversation addressed to them is waiting at their first visit."""
-    found = connection.execute(_verified_lookup(app_id, "user_id", user_id)).one_or_none()
+    found = connection.execute(verified_lookup(app_id, "user_id", user_id)).one_or_none()
     if found is None:
-        found = _create_verified(
-            connection, app_id, "user_id", user_id=user_id, email=None, now=now
-        )
+        found = create_verified(connection, app_id, "user_id", user_id=user_id, email=None, now=now)
     return str(found[0])
 
 

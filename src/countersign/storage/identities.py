@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from ..vocabulary.ids import new_row_id
-from . import contacts
+from . import contacts, verified_claims
 from .contacts import Claim, ContactView, IdentityStatus
 from .conversations import move_conversations
 from .models import IdentitySecret, Visitor
@@ -203,7 +203,7 @@ def identify(
     )
     visitor = None if found is None else _VisitorRow(*found)
     verified_contact = (
-        contacts.verified_for_claim(connection, app_id, claim, metadata, now)
+        verified_claims.verified_for_claim(connection, app_id, claim, metadata, now)
         if claim.status == "verified"
         else None
     )
