@@ -35,6 +35,11 @@ def test_the_contracts_are_kept() -> None:
 
 PROBES = {
     "storage imports a capability": ("storage/_probe.py", "from ..webhooks import delivery\n"),
+    "storage announces a change itself": (
+        "storage/_probe.py",
+        "from ..messaging import announce\n",
+    ),
+    "one capability imports another": ("messaging/_probe.py", "from ..webhooks import delivery\n"),
     "realtime imports storage": ("realtime/_probe.py", "from ..storage import models\n"),
     "a capability imports the server": ("webhooks/_probe.py", "from ..server import state\n"),
     "core imports storage": ("core/_probe.py", "from ..storage import database\n"),

@@ -17,8 +17,10 @@ from typing import Final
 
 from sqlalchemy import Connection
 
+from . import messaging
 from .context import Backend
-from .storage import apps, contacts, conversations, notifications
+from .storage import apps, contacts
+from .storage.conversations import Draft
 from .storage.encryption import SecretBox
 from .vocabulary.clock import utcnow
 
@@ -98,20 +100,17 @@ def _seed(connection: Connection, app_id: str) -> None:
         ),
     ):
         contact_id = contacts.ensure_verified_contact(connection, app_id, user.user_id, now)
-        conversation, _ = conversations.create_conversation(connection, app_id, contact_id, now)
-        conversations.post_message(
+        conversation, _ = messaging.start_conversation(connection, app_id, contact_id, now)
+        messaging.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
             conversation_id=conversation["id"],
-            author_type="bot" if author == "Countersign" else "operator",
-            author_name=author,
-            body=body,
-            client_id=None,
+            draft=Draft("bot" if author == "Countersign" else "operator", author, body),
             now=now,
         )
     other = contacts.ensure_verified_contact(connection, app_id, OTHER_USER.user_id, now)
-    notifications.create_notification(
+    messaging.send_notification(
         connection,
         app_id=app_id,
         contact_id=other,

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from countersign import messaging
 from countersign.context import open_backend
 from countersign.outbound import OutboundClient, is_public_address
 from countersign.settings import load_settings
 from countersign.storage import (
     apps,
     contacts,
-    events,
     webhook_endpoints,
     webhook_outbox,
     webhook_queue,
@@ -271,7 +271,7 @@ def test_stopping_abandons_a_post_in_flight_and_retries_it(
             lambda c: contacts.ensure_verified_contact(c, app_id, "u", utcnow())
         )
         database.run_sync(
-            lambda c: events.record_event(
+            lambda c: messaging.track_event(
                 c, app_id=app_id, contact_id=contact, name="x", properties={}, now=utcnow()
             )
         )

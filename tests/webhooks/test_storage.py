@@ -8,16 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from countersign import messaging
 from countersign.context import Backend
 from countersign.storage import (
     apps,
     contacts,
     conversations,
-    events,
     webhook_endpoints,
     webhook_outbox,
     webhook_queue,
 )
+from countersign.storage.conversations import Draft
 from countersign.storage.models import App, Contact, WebhookEndpoint, WebhookEvent
 from countersign.vocabulary.clock import utcnow
 
@@ -127,16 +128,13 @@ def test_nothing_is_written_without_a_subscriber(backend: Backend, app_id: str) 
     now = utcnow()
 
     def post(connection: object) -> conversations.Posted:
-        conversation, _ = conversations.create_conversation(connection, app_id, contact, now)  # type: ignore[arg-type]
-        return conversations.post_message(
+        conversation, _ = messaging.start_conversation(connection, app_id, contact, now)  # type: ignore[arg-type]
+        return messaging.post_message(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
             conversation_id=conversation["id"],
-            author_type="contact",
-            author_name=None,
-            body="hi",
-            client_id=None,
+            draft=Draft("contact", None, "hi"),
             now=now,
         )
 
@@ -150,19 +148,16 @@ def test_a_retried_send_is_enqueued_once(backend: Backend, app_id: str) -> None:
     contact = _contact(backend, app_id)
     now = utcnow()
     conversation = backend.database.run_sync(
-        lambda c: conversations.create_conversation(c, app_id, contact, now)
+        lambda c: messaging.start_conversation(c, app_id, contact, now)
     )[0]
 
     def send(connection: object) -> conversations.Posted:
-        return conversations.post_message(
+        return messaging.post_message(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
             conversation_id=conversation["id"],
-            author_type="contact",
-            author_name=None,
-            body="once",
-            client_id="c-1",
+            draft=Draft("contact", None, "once", "c-1"),
             now=now,
         )
 
@@ -180,7 +175,7 @@ def test_the_outbox_rolls_back_with_the_change(backend: Backend, app_id: str) ->
     contact = _contact(backend, app_id)
 
     def track_then_fail(connection: object) -> None:
-        events.record_event(
+        messaging.track_event(
             connection,  # type: ignore[arg-type]
             app_id=app_id,
             contact_id=contact,
@@ -217,7 +212,7 @@ def test_payloads_carry_the_contact_and_never_an_unverified_claim(
     now = utcnow()
     for contact in (verified, "con_unverified"):
         backend.database.run_sync(
-            lambda c, contact=contact: events.record_event(
+            lambda c, contact=contact: messaging.track_event(
                 c, app_id=app_id, contact_id=contact, name="paid", properties={"n": 1}, now=now
             )
         )
@@ -252,7 +247,7 @@ def test_claims_go_to_one_node_and_respect_endpoint_order(backend: Backend, app_
     now = utcnow()
     for name in ("a", "b", "c"):
         backend.database.run_sync(
-            lambda c, name=name: events.record_event(
+            lambda c, name=name: messaging.track_event(
                 c, app_id=app_id, contact_id=contact, name=name, properties={}, now=now
             )
         )
@@ -302,7 +297,7 @@ def test_dead_and_delivered_rows_leave_the_queue(backend: Backend, app_id: str) 
     contact = _contact(backend, app_id)
     now = utcnow()
     backend.database.run_sync(
-        lambda c: events.record_event(
+        lambda c: messaging.track_event(
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )
@@ -339,7 +334,7 @@ def test_an_endpoint_removed_mid_attempt_is_no_error(backend: Backend, app_id: s
     contact = _contact(backend, app_id)
     now = utcnow()
     backend.database.run_sync(
-        lambda c: events.record_event(
+        lambda c: messaging.track_event(
             c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
         )
     )

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import click
 
-from ..server.dashboard import passwords
+from ..operators import passwords
 from ..settings import Settings, default_data_dir
 from ..storage import operators
 from ..storage.database import Database
+from ..storage.errors import StorageError
 from ..vocabulary.clock import utcnow
 from .options import (
     Column,
@@ -50,7 +51,7 @@ _password_stdin = click.option(
 def _operator_errors() -> Iterator[None]:
     try:
         yield
-    except operators.OperatorError as error:
+    except StorageError as error:
         raise click.ClickException(f"{error.code}: {error}") from None
     except passwords.WeakPassword as error:
         raise click.ClickException(f"weak_password: {error}") from None

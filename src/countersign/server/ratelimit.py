@@ -18,6 +18,11 @@ from typing import Final
 _MAX_KEYS: Final = 100_000  # the default of COUNTERSIGN_RATE_LIMIT_KEYS
 
 
+def per_address(app_id: str, address: str) -> str:
+    """The key of what one client address does to one app."""
+    return f"{app_id}\0{address}"
+
+
 @dataclass(frozen=True, slots=True)
 class Limit:
     failures: int
@@ -83,6 +88,11 @@ class FailureLimiter:
             window.remove(stamp)
         if not window:
             del self._failures[key]
+
+    def reserve(self, key: str) -> float | None:
+        """Count one now and return its time (for :meth:`release`), or ``None`` when
+        ``key`` is over its limit (nothing counted). Check and count in one step."""
+        return self.fail(key) if self.retry_after(key) is None else None
 
     def take(self, key: str) -> int | None:
         """Count one now and return ``None``, or the seconds to wait (nothing counted).

@@ -11,11 +11,11 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 
 from ..context import Backend
+from ..messaging import Posted
 from ..outbound import OutboundClient
 from ..realtime.broker import Broker
 from ..realtime.hub import StreamHub
 from ..settings import Settings
-from ..storage.conversations import Posted
 from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory

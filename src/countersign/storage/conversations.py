@@ -1,8 +1,8 @@
-"""Conversations and their messages, scoped by contact.
+"""Conversations and their messages, scoped by contact: rows and queries only.
 
 A caller can only name a conversation of its own contact; anything else is "not
-found". Every change is written with its stream event (:mod:`.stream_log`) and, where
-an endpoint listens, its webhook event (:mod:`.webhooks`), in the same transaction."""
+found". What a change announces (its stream event and webhook event, in the same
+transaction) is :mod:`countersign.messaging`'s business, not storage's."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
-from ..vocabulary.stream import StreamItem
-from . import stream_log
-from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     Page,
@@ -100,9 +97,9 @@ def list_conversations(
     return Page(page, next_cursor)
 
 
-def create_conversation(
+def insert_conversation(
     connection: Connection, app_id: str, contact_id: str, now: datetime
-) -> tuple[dict[str, Any], StreamItem]:
+) -> dict[str, Any]:
     conversation_id = new_row_id("cnv", 12)
     connection.execute(
         insert(Conversation).values(
@@ -116,18 +113,7 @@ def create_conversation(
     )
     conversation = get_conversation(connection, contact_id, conversation_id)
     assert conversation is not None
-    event = stream_log.append_stream_event(
-        connection, app_id, contact_id, "conversation.created", conversation, now
-    )
-    webhooks.enqueue(
-        connection,
-        app_id,
-        "conversation.created",
-        {"conversation": conversation},
-        now,
-        contact_id=contact_id,
-    )
-    return conversation, event
+    return conversation
 
 
 def move_conversations(connection: Connection, from_contact: str, to_contact: str) -> int:
@@ -178,33 +164,38 @@ def _message_by_client_id(
 
 
 @dataclass(frozen=True, slots=True)
-class Posted:
+class Draft:
+    """A message as its author sent it, before it has an id and a place."""
+
+    author_type: AuthorType
+    author_name: str | None
+    body: str
+    client_id: str | None = None  # the sender's retry key
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
     message: dict[str, Any]
     created: bool  # False: a retry with a client_id already used
-    events: tuple[StreamItem, ...]
 
 
-def post_message(
+def insert_message(
     connection: Connection,
     *,
     app_id: str,
-    contact_id: str,
     conversation_id: str,
-    author_type: AuthorType,
-    author_name: str | None,
-    body: str,
-    client_id: str | None,
+    draft: Draft,
     now: datetime,
-) -> Posted:
+) -> Inserted:
     """Append a message, or return the original when ``client_id`` was used before.
 
     The unique (conversation, client_id) index settles concurrent retries: the loser's
     savepoint rolls back (its seq increment with it) and it answers the winner's row.
     """
-    if client_id is not None:
-        existing = _message_by_client_id(connection, conversation_id, client_id)
+    if draft.client_id is not None:
+        existing = _message_by_client_id(connection, conversation_id, draft.client_id)
         if existing is not None:
-            return Posted(existing, False, ())
+            return Inserted(existing, False)
     message_id = new_row_id("msg", 12)
     try:
         with connection.begin_nested():
@@ -220,31 +211,22 @@ def post_message(
                     app_id=app_id,
                     conversation_id=conversation_id,
                     seq=seq,
-                    author_type=author_type,
-                    author_name=author_name,
-                    body=body,
-                    client_id=client_id,
+                    author_type=draft.author_type,
+                    author_name=draft.author_name,
+                    body=draft.body,
+                    client_id=draft.client_id,
                     created_at=now,
                 )
             )
     except IntegrityError:
-        if client_id is None:
+        if draft.client_id is None:
             raise
-        existing = _message_by_client_id(connection, conversation_id, client_id)
+        existing = _message_by_client_id(connection, conversation_id, draft.client_id)
         if existing is None:
             raise
-        return Posted(existing, False, ())
+        return Inserted(existing, False)
     row = connection.execute(select(*_MESSAGE_COLUMNS).where(Message.id == message_id)).one()
-    message = _message_dict(row)
-    event = stream_log.append_stream_event(
-        connection, app_id, contact_id, "message.created", message, now
-    )
-    # Only here, past both early returns: a retried send (a repeated client_id) is the
-    # same message and must not reach the webhooks twice.
-    webhooks.enqueue(
-        connection, app_id, "message.created", {"message": message}, now, contact_id=contact_id
-    )
-    return Posted(message, True, (event,))
+    return Inserted(_message_dict(row), True)
 
 
 def list_messages(

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     iso,
@@ -21,7 +20,7 @@ def _event_dict(event_id: int, name: str, properties: Any, at: datetime) -> dict
     return {"id": f"evt_{event_id}", "name": name, "properties": properties, "created_at": iso(at)}
 
 
-def record_event(
+def insert_event(
     connection: Connection,
     *,
     app_id: str,
@@ -37,11 +36,7 @@ def record_event(
         )
         .returning(Event.id)
     ).scalar_one()
-    event = _event_dict(event_id, name, properties, now)
-    webhooks.enqueue(
-        connection, app_id, "event.tracked", {"event": event}, now, contact_id=contact_id
-    )
-    return event
+    return _event_dict(event_id, name, properties, now)
 
 
 def list_events(

@@ -1,4 +1,7 @@
-"""In-app notifications of a user, with their read state, scoped by contact."""
+"""In-app notifications of a user, with their read state, scoped by contact.
+
+Rows and queries only: the stream and webhook events a change announces are
+:mod:`countersign.messaging`'s."""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..vocabulary.ids import new_row_id, well_formed_id
-from ..vocabulary.stream import StreamItem
-from . import stream_log
-from . import webhook_outbox as webhooks
 from .cursors import (
     MAX_PAGE,
     cursor_id,
@@ -47,7 +47,7 @@ def _notification_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def create_notification(
+def insert_notification(
     connection: Connection,
     *,
     app_id: str,
@@ -57,7 +57,7 @@ def create_notification(
     url: str | None,
     data: dict[str, Any],
     now: datetime,
-) -> tuple[dict[str, Any], StreamItem]:
+) -> dict[str, Any]:
     notification_id = new_row_id("ntf", 12)
     connection.execute(
         insert(Notification).values(
@@ -74,11 +74,7 @@ def create_notification(
     row = connection.execute(
         select(*_NOTIFICATION_COLUMNS).where(Notification.id == notification_id)
     ).one()
-    notification = _notification_dict(row)
-    event = stream_log.append_stream_event(
-        connection, app_id, contact_id, "notification.created", notification, now
-    )
-    return notification, event
+    return _notification_dict(row)
 
 
 def unread_count(connection: Connection, contact_id: str) -> int:
@@ -116,10 +112,11 @@ def list_notifications(
     }
 
 
-def mark_notification_read(
-    connection: Connection, app_id: str, contact_id: str, notification_id: str, now: datetime
-) -> tuple[dict[str, Any], StreamItem | None] | None:
-    """Mark read (once); ``None`` when the contact has no such notification."""
+def set_read(
+    connection: Connection, contact_id: str, notification_id: str, now: datetime
+) -> tuple[dict[str, Any], bool] | None:
+    """Mark read (once): the notification and whether this call changed it; ``None``
+    when the contact has no such notification."""
     if not well_formed_id(notification_id, "ntf"):
         return None
     changed = connection.execute(
@@ -138,22 +135,4 @@ def mark_notification_read(
     ).one_or_none()
     if row is None:
         return None
-    notification = _notification_dict(row)
-    if not changed:
-        return notification, None
-    data = {**notification, "unread_count": unread_count(connection, contact_id)}
-    event = stream_log.append_stream_event(
-        connection, app_id, contact_id, "notification.read", data, now
-    )
-    webhooks.enqueue(
-        connection,
-        app_id,
-        "notification.read",
-        {"notification": notification},
-        now,
-        contact_id=contact_id,
-    )
-    return notification, event
-
-
-# Events --------------------------------------------------------------------------
+    return _notification_dict(row), bool(changed)

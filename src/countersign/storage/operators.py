@@ -1,6 +1,6 @@
 """Operators: their accounts, dashboard sessions and audit trail.
 
-Passwords arrive here already hashed (argon2id, in ``countersign.server.dashboard.passwords``)
+Passwords arrive here already hashed (argon2id, in :mod:`countersign.operators.passwords`)
 and session tokens as their SHA-256, so nothing in the database can log anyone in.
 
 What operators see of an app's conversations is ``storage.inbox``.
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_id
+from .errors import Conflict, Invalid, NotFound
 from .models import Operator, OperatorAudit, OperatorSession
 
 Role = Literal["owner", "agent"]
@@ -25,21 +26,15 @@ MAX_EMAIL_CHARS: Final = 255
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-class OperatorError(Exception):
-    """Base of this module's errors; ``code`` names the cause."""
-
-    code = "operator_error"
-
-
-class InvalidOperator(OperatorError, ValueError):
+class InvalidOperator(Invalid):
     code = "invalid_operator"
 
 
-class OperatorExists(OperatorError):
+class OperatorExists(Conflict):
     code = "operator_exists"
 
 
-class OperatorNotFound(OperatorError):
+class OperatorNotFound(NotFound):
     code = "operator_not_found"
 
 

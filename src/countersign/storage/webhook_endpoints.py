@@ -7,8 +7,7 @@ cached subscriptions (:func:`subscribed_types`) follow within about a second.
 
 What is sent to an endpoint lives in ``webhook_outbox`` (events and deliveries) and
 ``webhook_queue`` (the worker's leases); removing an endpoint takes its queue and log
-with it. :class:`WebhookError`, the base of the webhook errors, is here: the outbox
-builds on this module, never the other way round.
+with it; the outbox builds on this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -29,21 +28,17 @@ from ..vocabulary.webhook_events import EVENT_TYPES
 from ..vocabulary.webhook_signature import new_signing_secret
 from .apps import get_app
 from .encryption import SecretBox
-from .errors import StorageError
+from .errors import Invalid, NotFound
 from .models import App, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 MAX_ENDPOINTS_PER_APP: Final = 20
 
 
-class WebhookError(StorageError):
-    code = "webhook_error"
-
-
-class EndpointNotFound(WebhookError):
+class EndpointNotFound(NotFound):
     code = "endpoint_not_found"
 
 
-class InvalidEndpoint(WebhookError, ValueError):
+class InvalidEndpoint(Invalid):
     code = "invalid_endpoint"
 
 

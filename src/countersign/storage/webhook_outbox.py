@@ -23,6 +23,7 @@ from ..vocabulary.clock import utcnow
 from ..vocabulary.ids import new_id, well_formed_id
 from ..vocabulary.webhook_events import contact_fields
 from .apps import get_app
+from .errors import NotFound
 from .models import (
     OPEN_DELIVERY,
     Contact,
@@ -31,7 +32,7 @@ from .models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from .webhook_endpoints import EndpointNotFound, WebhookError, get_endpoint
+from .webhook_endpoints import EndpointNotFound, get_endpoint
 
 #: ``connection.info`` key set when a transaction enqueued something (see the worker).
 ENQUEUED_FLAG: Final = "countersign.webhooks.enqueued"
@@ -39,7 +40,7 @@ ENQUEUED_FLAG: Final = "countersign.webhooks.enqueued"
 DELIVERY_STATUSES: Final = ("pending", "failed", "delivered", "dead")
 
 
-class EventNotFound(WebhookError):
+class EventNotFound(NotFound):
     code = "event_not_found"
 
 

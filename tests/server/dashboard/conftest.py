@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from countersign.server.dashboard import passwords
+from countersign.operators import passwords
 from countersign.storage import operators
 from countersign.vocabulary.clock import utcnow
 from tests.server.conftest import Harness, make_harness, wait_for

@@ -28,7 +28,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from countersign.context import open_backend
-from countersign.server.dashboard import passwords
+from countersign.operators import passwords
 from countersign.server.dashboard.password_gate import MIB, concurrent_checks, usable_cores
 from countersign.server.dashboard.security import SESSION_COOKIE
 from countersign.settings import SettingsError, load_settings

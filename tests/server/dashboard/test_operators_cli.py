@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from countersign.cli import cli
 from countersign.cli.operators import serve_hint
-from countersign.server.dashboard import passwords
+from countersign.operators import passwords
 from countersign.settings import load_settings
 from countersign.storage import operators
 from countersign.storage.database import Database

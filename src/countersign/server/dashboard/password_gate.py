@@ -25,7 +25,7 @@ from typing import Final, TypeVar
 import anyio
 import anyio.to_thread
 
-from . import passwords
+from ...operators import passwords
 from .errors import RateLimited
 
 T = TypeVar("T")

@@ -15,6 +15,7 @@ from ...vocabulary.clock import utcnow
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError
+from ..ratelimit import per_address
 from .policy import (
     Decision,
     IdentifyBody,
@@ -121,15 +122,15 @@ def _reserve_new_visitor(
     if decision.claim.status == "verified":
         return None, True
     key = _visitor_key(body, context)
-    if state.limits.new_visitors.retry_after(key) is None:
-        return (key, state.limits.new_visitors.fail(key)), True
+    if (stamp := state.limits.new_visitors.reserve(key)) is not None:
+        return (key, stamp), True
     if body.visitor_id is None:
         raise _too_many_visitors(state, key)
     return None, False
 
 
 def _visitor_key(body: IdentifyBody, context: RequestContext) -> str:
-    return f"{body.app_id}\0{context.client_ip}"
+    return per_address(body.app_id, context.client_ip)
 
 
 def _too_many_visitors(state: IdentifyServices, key: str) -> ApiError:

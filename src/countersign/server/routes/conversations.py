@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import conversations, events, notifications
+from ... import messaging
+from ...storage import conversations, notifications
+from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import SessionDep
@@ -22,6 +24,7 @@ from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..openapi import json_body
+from ..ratelimit import per_address
 from ..state import StateDep, with_events
 from ..text import storable_json, storable_text
 
@@ -86,7 +89,7 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
     if not session.verified:
         # Anyone can open anonymous browsers: their conversations, which land in the
         # team's inbox, are limited per address. A verified user's never are.
-        key = f"{session.app_id}\0{client_ip(request, state.settings.trusted_proxies)}"
+        key = per_address(session.app_id, client_ip(request, state.settings.trusted_proxies))
         if (wait := state.limits.conversation_starts.take(key)) is not None:
             raise ApiError(
                 429,
@@ -103,20 +106,17 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
     now = utcnow()
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
-        conversation, created = conversations.create_conversation(
+        conversation, created = messaging.start_conversation(
             connection, session.app_id, session.contact_id, now
         )
         events = [created]
         if body is not None:
-            posted = conversations.post_message(
+            posted = messaging.post_message(
                 connection,
                 app_id=session.app_id,
                 contact_id=session.contact_id,
                 conversation_id=conversation["id"],
-                author_type="contact",
-                author_name=None,
-                body=body,
-                client_id=client_id,
+                draft=Draft("contact", None, body, client_id),
                 now=now,
             )
             conversation = {**conversation, "message_count": 1, "message": posted.message}
@@ -164,18 +164,15 @@ async def post_message(
     client_id = _client_id(payload.client_id)
     now = utcnow()
 
-    def work(connection: Connection) -> conversations.Posted | None:
+    def work(connection: Connection) -> messaging.Posted | None:
         if conversations.get_conversation(connection, session.contact_id, conversation_id) is None:
             return None
-        return conversations.post_message(
+        return messaging.post_message(
             connection,
             app_id=session.app_id,
             contact_id=session.contact_id,
             conversation_id=conversation_id,
-            author_type="contact",
-            author_name=None,
-            body=body,
-            client_id=client_id,
+            draft=Draft("contact", None, body, client_id),
             now=now,
         )
 
@@ -209,7 +206,7 @@ async def read_notification(notification_id: str, session: SessionDep, state: St
         raise _not_found("notification")
 
     def work(connection: Connection) -> tuple[dict[str, Any] | None, list[StreamItem]]:
-        result = notifications.mark_notification_read(
+        result = messaging.mark_read(
             connection, session.app_id, session.contact_id, notification_id, utcnow()
         )
         if result is None:
@@ -234,7 +231,7 @@ async def track_event(request: Request, session: SessionDep, state: StateDep) ->
     name = storable_text(payload.name, "name", max_chars=255)
     properties = storable_json(payload.properties or {}, "properties", max_chars=8_000)
     event = await state.backend.database.run(
-        lambda c: events.record_event(
+        lambda c: messaging.track_event(
             c,
             app_id=session.app_id,
             contact_id=session.contact_id,

@@ -18,10 +18,11 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ... import sign
+from ... import messaging, sign
 from ...core import InvalidSecret
 from ...demo import DEMO_USER, OTHER_USER, find_or_create, remember, remembered_app_id
 from ...storage import contacts, conversations, notifications
+from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
@@ -127,19 +128,20 @@ async def demo_reply(request: Request, state: StateDep) -> JSONResponse:
         if latest:
             conversation = latest[0]
         else:
-            conversation, created = conversations.create_conversation(
+            conversation, created = messaging.start_conversation(
                 connection, app_id, contact_id, now
             )
             events.append(created)
-        posted = conversations.post_message(
+        posted = messaging.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
             conversation_id=conversation["id"],
-            author_type="operator",
-            author_name=SUPPORT_NAME,
-            body=REPLIES[(conversation["message_count"] - 1) % len(REPLIES)],
-            client_id=None,
+            draft=Draft(
+                "operator",
+                SUPPORT_NAME,
+                REPLIES[(conversation["message_count"] - 1) % len(REPLIES)],
+            ),
             now=now,
         )
         return posted.message, [*events, *posted.events]
@@ -159,7 +161,7 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
         contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
         count = notifications.list_notifications(connection, contact_id, limit=1)["unread_count"]
         title, body = NOTIFICATIONS[count % len(NOTIFICATIONS)]
-        return notifications.create_notification(
+        return messaging.send_notification(
             connection,
             app_id=app_id,
             contact_id=contact_id,

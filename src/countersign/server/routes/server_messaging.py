@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...storage import contacts, conversations, cursors, events, notifications
+from ... import messaging
+from ...storage import contacts, conversations, cursors, events
+from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import ApiAppDep
@@ -80,7 +82,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
 
     def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
-        return notifications.create_notification(
+        return messaging.send_notification(
             connection,
             app_id=app_id,
             contact_id=contact_id,
@@ -146,18 +148,13 @@ async def start_conversation(request: Request, app_id: ApiAppDep, state: StateDe
 
     def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
-        conversation, created = conversations.create_conversation(
-            connection, app_id, contact_id, now
-        )
-        posted = conversations.post_message(
+        conversation, created = messaging.start_conversation(connection, app_id, contact_id, now)
+        posted = messaging.post_message(
             connection,
             app_id=app_id,
             contact_id=contact_id,
             conversation_id=conversation["id"],
-            author_type=author_type,
-            author_name=author_name,
-            body=body,
-            client_id=None,
+            draft=Draft(author_type, author_name, body),
             now=now,
         )
         document = {**conversation, "message_count": 1, "message": posted.message}
@@ -205,19 +202,16 @@ async def reply(
     )
     now = utcnow()
 
-    def work(connection: Connection) -> conversations.Posted | None:
+    def work(connection: Connection) -> messaging.Posted | None:
         owner = conversations.conversation_owner(connection, app_id, conversation_id)
         if owner is None:
             return None
-        return conversations.post_message(
+        return messaging.post_message(
             connection,
             app_id=app_id,
             contact_id=owner,
             conversation_id=conversation_id,
-            author_type=author_type,
-            author_name=author_name,
-            body=body,
-            client_id=client_id,
+            draft=Draft(author_type, author_name, body, client_id),
             now=now,
         )
 

@@ -14,8 +14,10 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from .... import messaging
 from ....storage import conversations, events, notifications
 from ....storage import inbox as inbox_queries
+from ....storage.conversations import Draft
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
 from ...routes.conversations import MAX_MESSAGE_CHARS
@@ -106,19 +108,16 @@ async def reply(
         raise BadForm("client_id is longer than 64 characters")
     now = utcnow()
 
-    def post(connection: Connection) -> conversations.Posted | None:
+    def post(connection: Connection) -> messaging.Posted | None:
         owner = conversations.conversation_owner(connection, app.id, conversation_id)
         if owner is None:
             return None
-        posted = conversations.post_message(
+        posted = messaging.post_message(
             connection,
             app_id=app.id,
             contact_id=owner,
             conversation_id=conversation_id,
-            author_type="operator",
-            author_name=operator.name,
-            body=body,
-            client_id=client_id,
+            draft=Draft("operator", operator.name, body, client_id),
             now=now,
         )
         # An operator has read what they answered.

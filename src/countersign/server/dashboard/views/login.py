@@ -11,12 +11,12 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ....operators import passwords
 from ....settings import default_data_dir
 from ....storage import apps, operators
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
 from ...state import StateDep
-from .. import passwords
 from ..auth import OperatorDep, dashboard_limits, login_account, operator_of, peer
 from ..errors import RateLimited
 from ..pages import page

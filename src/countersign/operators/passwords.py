@@ -3,7 +3,7 @@
 argon2id at the library's RFC 9106 "low memory" profile (64 MiB, 3 passes) costs
 about 0.15 s per check on a small machine: cheap for one login, ruinous for a guesser
 with a stolen database. The server runs these functions only through
-:class:`.password_gate.PasswordGate`: off the event loop, so a login never stalls
+``server.dashboard.password_gate.PasswordGate``: off the event loop, so a login never stalls
 everyone else's requests, and a bounded number at once, so a burst of logins cannot
 take the memory of the machine. The CLI calls them directly.
 """
