@@ -323,6 +323,28 @@ def test_dead_and_delivered_rows_leave_the_queue(backend: Backend, app_id: str) 
     assert retry.attempt == 1
 
 
+def test_a_redelivery_during_the_attempt_is_not_lost(backend: Backend, app_id: str) -> None:
+    """Redelivering an event whose delivery is in flight (its POST may already have been
+    answered) queues a new delivery instead of reusing the one about to settle."""
+    _endpoint(backend, app_id, "event.tracked")
+    contact = _contact(backend, app_id)
+    now = utcnow()
+    backend.database.run_sync(
+        lambda c: messaging.track_event(
+            c, app_id=app_id, contact_id=contact, name="x", properties={}, now=now
+        )
+    )
+    (in_flight,) = backend.database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE))
+    (queued,) = backend.database.run_sync(
+        lambda c: webhook_outbox.redeliver(c, app_id, in_flight.event_id, now=now)
+    )
+    assert queued != in_flight.delivery_id
+    ok = webhook_queue.AttemptOutcome(200, None, 5, True, None)
+    backend.database.run_sync(lambda c: webhook_queue.finish_attempt(c, in_flight, ok, now))
+    (again,) = backend.database.run_sync(lambda c: webhook_queue.claim_due(c, now, LEASE))
+    assert (again.delivery_id, again.event_id) == (queued, in_flight.event_id)
+
+
 def test_removing_an_app_removes_its_webhooks(backend: Backend, app_id: str) -> None:
     _endpoint(backend, app_id, "event.tracked")
     backend.database.run_sync(lambda c: c.execute(App.__table__.delete()))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, delete, exists, insert, select, text
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, text
 
 from ..vocabulary.clock import utcnow
 from ..vocabulary.ids import new_id, well_formed_id
@@ -120,9 +120,11 @@ def redeliver(
     now: datetime | None = None,
 ) -> list[int]:
     """Queue ``event_id`` again (same id, same body) for ``endpoint_id``, or for every
-    endpoint that had it; the new deliveries' ids. A delivery of that event still open
-    for an endpoint is reused rather than doubled. It goes to the back of the
-    endpoint's queue, so it never overtakes events already waiting."""
+    endpoint that had it; the new deliveries' ids. A delivery of that event still
+    waiting for an endpoint is reused rather than doubled; one in flight (leased: its
+    POST may already have been answered) is not, or the redelivery would be lost when
+    it settles. It goes to the back of the endpoint's queue, so it never overtakes
+    events already waiting."""
     now = now or utcnow()
     if not well_formed_id(event_id, "evt"):
         raise EventNotFound(f"app {app_id!r} has no webhook event {event_id[:60]!r}")
@@ -146,11 +148,14 @@ def redeliver(
     queued = []
     for target in sorted(targets):
         open_id = connection.execute(
-            select(WebhookDelivery.id).where(
+            select(WebhookDelivery.id)
+            .where(
                 WebhookDelivery.event_id == event_id,
                 WebhookDelivery.endpoint_id == target,
                 OPEN_DELIVERY,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
             )
+            .limit(1)
         ).scalar_one_or_none()
         if open_id is not None:
             queued.append(int(open_id))
