@@ -10,7 +10,6 @@ history for the demo user and for the user the impersonation page pretends to be
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -22,6 +21,7 @@ from .context import Backend
 from .storage import apps, contacts
 from .storage.conversations import Draft
 from .storage.encryption import SecretBox
+from .storage.private_files import make_private_dir, write_private_text
 from .vocabulary.clock import utcnow
 
 DEMO_APP_NAME: Final = "Countersign demo"
@@ -75,10 +75,9 @@ def remembered_app_id(data_dir: Path) -> str | None:
 
 
 def remember(data_dir: Path, app_id: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    partial = data_dir / (STATE_FILE + ".tmp")
-    partial.write_text(json.dumps({"app_id": app_id, "name": DEMO_APP_NAME}) + "\n", "utf-8")
-    os.replace(partial, data_dir / STATE_FILE)
+    make_private_dir(data_dir)
+    document = json.dumps({"app_id": app_id, "name": DEMO_APP_NAME}) + "\n"
+    write_private_text(data_dir / STATE_FILE, document)
 
 
 def _seed(connection: Connection, app_id: str) -> None:

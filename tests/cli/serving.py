@@ -20,12 +20,13 @@ def free_port() -> int:
 def serves_on(
     port: int, args: list[str], env: dict[str, str], command: tuple[str, ...] = ("serve",)
 ) -> str:
-    """Start ``countersign COMMAND ARGS``, wait for /healthz on ``port``, return stdout."""
+    """Start ``countersign COMMAND ARGS``, wait for /healthz on ``port``, return what it
+    printed (stdout and stderr)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "countersign", *command, *args],
         env={k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")} | env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     try:

@@ -15,6 +15,7 @@ from ..demo import DEMO_USER, ensure_demo_app
 from ..settings import SettingsError, load_settings
 from ..storage import apps
 from ..storage.encryption import MasterKeyError
+from ..storage.private_files import wider_than_private
 from .operators import serve_hint
 from .options import database_options
 
@@ -104,6 +105,13 @@ def serve_command(
     if settings.demo:
         os.environ["COUNTERSIGN_DEMO"] = "1"
 
+    for exposed in wider_than_private(settings.data_dir):
+        click.echo(
+            f"Warning: {exposed}: other local users can read it. It holds contacts, "
+            f"password hashes and keys: chmod 700 {settings.data_dir} and chmod 600 "
+            "the files in it.",
+            err=True,
+        )
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")

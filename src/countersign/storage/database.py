@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from . import migrate
+from .private_files import create_private_file, make_private_dir
 
 T = TypeVar("T")
 
@@ -44,7 +45,8 @@ _Pending = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
 def _sqlite_engine(url: str) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(path).parent)
+        create_private_file(Path(path))  # SQLite gives its -wal and -shm files this mode
     engine = create_engine(
         url,
         # One connection for the process: every call runs on the event loop's thread.

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..core import Secret
+from .private_files import make_private_dir
 
 KEY_BYTES: Final = 32
 NONCE_BYTES: Final = 12
@@ -57,7 +58,7 @@ def load_or_create_key_file(data_dir: Path) -> bytes:
         return parse_master_key(path.read_text(encoding="ascii"))
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     encoded = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
     try:
         # O_EXCL: two processes starting at once cannot both write a key.
