@@ -74,14 +74,23 @@ def run_db(harness: Harness, work: Callable[[Connection], T]) -> T:
 
 
 def add_endpoint(
-    harness: Harness, url: str, events: tuple[str, ...] = EVENT_TYPES
+    harness: Harness,
+    url: str,
+    events: tuple[str, ...] = EVENT_TYPES,
+    signature_format: str = "countersign",
 ) -> tuple[str, str]:
     """An endpoint of the harness's app (private network allowed: tests run on
     127.0.0.1), with every node's cached subscriptions dropped at once."""
     record, secret = run_db(
         harness,
         lambda c: webhook_endpoints.create_endpoint(
-            c, harness.backend.box, harness.app_id, url, events, allow_private_network=True
+            c,
+            harness.backend.box,
+            harness.app_id,
+            url,
+            events,
+            allow_private_network=True,
+            signature_format=signature_format,
         ),
     )
     harness.client.app.state.countersign.directory.invalidate(harness.app_id)  # type: ignore[attr-defined]

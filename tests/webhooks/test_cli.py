@@ -18,6 +18,8 @@ from tests.webhooks.receiver import Receiver
 
 __all__ = ["servers"]
 
+from countersign.vocabulary.standard_webhooks import standard_key
+
 from ..conftest import CLEAN_ENV, Invoke
 
 
@@ -118,6 +120,21 @@ def test_a_private_url_is_accepted_when_allowed(cs: Invoke, app_id: str) -> None
         )
     )
     assert added["allow_private_network"] is True
+
+
+def test_the_standard_webhooks_format(cs: Invoke, app_id: str) -> None:
+    args = ["webhooks", "add", app_id, "https://hooks.example.com/sw", "--events"]
+    added = document(cs(*args, "message.created", "--format", "standard", "--json"))
+    assert added["format"] == "standard"
+    assert len(standard_key(added["signing_secret"])) == 32
+    text = cs("webhooks", "list", app_id, "--json")
+    assert [row["format"] for row in document(text)["data"]] == ["standard"]
+    shown = cs(*args, "message.created", "--format", "standard")
+    assert "webhook-signature" in shown.output
+    wrong = cs(*args, "message.created", "--format", "svix")
+    assert wrong.exit_code == 2
+    assert "'svix' is not one of 'countersign', 'standard'" in wrong.output
+    assert len(document(cs("webhooks", "list", app_id, "--json"))["data"]) == 2
 
 
 def test_unknown_things_are_refused(cs: Invoke, app_id: str) -> None:

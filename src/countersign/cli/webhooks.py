@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ..storage import webhook_endpoints, webhook_outbox
+from ..vocabulary.standard_webhooks import FORMATS
 from ..vocabulary.webhook_events import EVENT_TYPES
 from .options import (
     Column,
@@ -73,6 +74,14 @@ def webhooks_group() -> None:
     is_flag=True,
     help="Allow loopback and private addresses (an endpoint inside your own network).",
 )
+@click.option(
+    "--format",
+    "signature_format",
+    type=click.Choice(FORMATS),
+    default="countersign",
+    show_default=True,
+    help="How deliveries are signed: X-Countersign-Signature, or Standard Webhooks' headers.",
+)
 def add_command(
     data_dir: Path | None,
     database_url: str | None,
@@ -81,6 +90,7 @@ def add_command(
     url: str,
     events: str,
     allow_private_network: bool,
+    signature_format: str,
 ) -> None:
     """Send APP's events of the chosen types to URL; print the signing secret once."""
     with open_cli_backend(data_dir, database_url) as backend:
@@ -92,17 +102,27 @@ def add_command(
                 url,
                 _event_list(events),
                 allow_private_network=allow_private_network,
+                signature_format=signature_format,
             )
+        )
+    check = (
+        "Check every delivery's webhook-signature header with this secret (any",
+        "Standard Webhooks library, or see docs/webhooks.md). It is shown now;",
+    )
+    if signature_format == "countersign":
+        check = (
+            "Check every delivery's X-Countersign-Signature header with this secret",
+            "(countersign.webhooks.verify, or see docs/webhooks.md). It is shown now;",
         )
     text = "\n".join(
         [
             f"  id              {record.id}",
             f"  url             {record.url}",
             f"  events          {', '.join(record.event_types)}",
+            f"  format          {record.signature_format}",
             f"  signing_secret  {secret}",
             "",
-            "Check every delivery's X-Countersign-Signature header with this secret",
-            "(countersign.webhooks.verify, or see docs/webhooks.md). It is shown now;",
+            *check,
             f"show it again with: countersign webhooks secret {app_id} {record.id}",
         ]
     )

@@ -23,6 +23,7 @@ from ..core import Secret
 from ..vocabulary.clock import utcnow
 from ..vocabulary.ids import new_id, well_formed_id
 from ..vocabulary.outbound_errors import OutboundError
+from ..vocabulary.standard_webhooks import FORMATS, new_standard_secret
 from ..vocabulary.urls import check_url
 from ..vocabulary.webhook_events import EVENT_TYPES
 from ..vocabulary.webhook_signature import new_signing_secret
@@ -51,6 +52,7 @@ class EndpointRecord:
     allow_private_network: bool
     enabled: bool
     created_at: datetime
+    signature_format: str = "countersign"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class EndpointRecord:
             "allow_private_network": self.allow_private_network,
             "enabled": self.enabled,
             "created_at": self.created_at.isoformat(),
+            "format": self.signature_format,
         }
 
 
@@ -73,6 +76,7 @@ def _record(row: Any) -> EndpointRecord:
         allow_private_network=bool(row.allow_private_network),
         enabled=bool(row.enabled),
         created_at=row.created_at,
+        signature_format=row.signature_format,
     )
 
 
@@ -84,6 +88,7 @@ _ENDPOINT_COLUMNS: Final = (
     WebhookEndpoint.allow_private_network,
     WebhookEndpoint.enabled,
     WebhookEndpoint.created_at,
+    WebhookEndpoint.signature_format,
 )
 
 
@@ -116,8 +121,12 @@ def create_endpoint(
     event_types: Iterable[str],
     *,
     allow_private_network: bool = False,
+    signature_format: str = "countersign",
 ) -> tuple[EndpointRecord, str]:
-    """A new endpoint and its signing secret (show it to the caller; stored sealed)."""
+    """A new endpoint and its signing secret (show it to the caller; stored sealed).
+    ``signature_format`` is one of :data:`FORMATS`: our header, or Standard Webhooks'."""
+    if signature_format not in FORMATS:
+        raise InvalidEndpoint(f"the signature format is one of {', '.join(FORMATS)}")
     get_app(connection, app_id)
     types = parse_event_types(event_types)
     try:
@@ -131,7 +140,7 @@ def create_endpoint(
     if count >= MAX_ENDPOINTS_PER_APP:
         raise InvalidEndpoint(f"an app has at most {MAX_ENDPOINTS_PER_APP} webhook endpoints")
     endpoint_id = new_id("whe", 9)
-    secret = new_signing_secret()
+    secret = new_standard_secret() if signature_format == "standard" else new_signing_secret()
     connection.execute(
         insert(WebhookEndpoint).values(
             id=endpoint_id,
@@ -141,6 +150,7 @@ def create_endpoint(
             secret_ciphertext=box.seal(Secret(secret), endpoint_id),
             allow_private_network=allow_private_network,
             enabled=True,
+            signature_format=signature_format,
             created_at=utcnow(),
         )
     )

@@ -56,6 +56,7 @@ class Claimed:
     event_created_at: datetime
     app_id: str
     data: dict[str, Any]
+    signature_format: str = "countersign"
 
 
 def _due_statements() -> tuple[Select[Any], Update]:
@@ -123,6 +124,7 @@ def _claimed(connection: Connection, delivery_id: int, attempt: int) -> Claimed:
             WebhookEvent.created_at,
             WebhookEvent.app_id,
             WebhookEvent.data,
+            WebhookEndpoint.signature_format,
         )
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
@@ -140,6 +142,7 @@ def _claimed(connection: Connection, delivery_id: int, attempt: int) -> Claimed:
         event_created_at=row.created_at,
         app_id=row.app_id,
         data=row.data,
+        signature_format=row.signature_format,
     )
 
 

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
@@ -35,6 +36,7 @@ from ..storage import webhook_outbox, webhook_queue
 from ..storage.database import Database
 from ..storage.encryption import SecretBox
 from ..vocabulary.clock import utcnow
+from ..vocabulary.standard_webhooks import standard_headers
 from ..vocabulary.webhook_events import envelope_bytes
 from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .backoff import RetryPolicy
@@ -64,14 +66,18 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def delivery_headers(claimed: webhook_queue.Claimed, body: bytes, secret: str) -> dict[str, str]:
-    return {
+    headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         EVENT_ID_HEADER: claimed.event_id,
         EVENT_TYPE_HEADER: claimed.event_type,
         ATTEMPT_HEADER: str(claimed.attempt),
-        SIGNATURE_HEADER: sign(body, secret),
     }
+    if claimed.signature_format == "standard":
+        # The event id as webhook-id: the same on every attempt and redelivery, which
+        # is what Standard Webhooks receivers deduplicate on.
+        return headers | standard_headers(claimed.event_id, int(time.time()), body, secret)
+    return headers | {SIGNATURE_HEADER: sign(body, secret)}
 
 
 class DeliveryWorker:

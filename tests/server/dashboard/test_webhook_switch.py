@@ -224,3 +224,25 @@ def test_another_apps_endpoint_cannot_be_switched_through_this_app(
     paused = _post_as_json(dashboard, _switch_path(other_app, theirs, "disable"), token)
     assert paused.status_code == 303
     assert _enabled(harness, other_app, theirs) is False
+
+
+def test_an_owner_adds_a_standard_webhooks_endpoint(dashboard: Dashboard) -> None:
+    harness, app_id = dashboard.harness, dashboard.app_id
+    dashboard.logged_in()
+    form = {"url": "https://hooks.example.com/sw", "event:message.created": "1"}
+    added = dashboard.post("webhooks", {**form, "format": "standard"})
+    assert added.status_code == 200, added.text
+    assert "Standard Webhooks</span>" in added.text
+    (record,) = run_db(harness, lambda c: webhook_endpoints.list_endpoints(c, app_id))
+    assert record.signature_format == "standard"
+    secret = run_db(
+        harness,
+        lambda c: webhook_endpoints.reveal_signing_secret(
+            c, harness.backend.box, app_id, record.id
+        ),
+    )
+    assert secret in added.text  # shown once, as for every endpoint
+    refused = dashboard.post("webhooks", {**form, "format": "svix"})
+    assert refused.status_code == 422
+    assert "signature format" in refused.text
+    assert len(run_db(harness, lambda c: webhook_endpoints.list_endpoints(c, app_id))) == 1

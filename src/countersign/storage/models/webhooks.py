@@ -42,6 +42,11 @@ class WebhookEndpoint(Base):
     allow_private_network: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How deliveries are signed: "countersign" (X-Countersign-Signature) or "standard"
+    # (Standard Webhooks' webhook-id / -timestamp / -signature headers).
+    signature_format: Mapped[str] = mapped_column(
+        String(16), default="countersign", server_default="countersign"
+    )
 
 
 class WebhookEvent(Base):

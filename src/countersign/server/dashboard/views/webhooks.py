@@ -93,15 +93,27 @@ async def add_endpoint(
     url = form.text("url", max_chars=2000).strip()
     events = [name for name in EVENT_TYPES if form.get(EVENT_FIELD + name)]
     private = bool(form.get("allow_private_network"))
+    signature_format = form.text("format", max_chars=16, required=False) or "countersign"
     box = state.backend.box
     try:
         record, secret = await state.backend.database.run(
             lambda c: webhook_endpoints.create_endpoint(
-                c, box, app.id, url, events, allow_private_network=private
+                c,
+                box,
+                app.id,
+                url,
+                events,
+                allow_private_network=private,
+                signature_format=signature_format,
             )
         )
     except webhook_endpoints.InvalidEndpoint as error:
-        kept = {"url": url, "events": events, "allow_private_network": private}
+        kept = {
+            "url": url,
+            "events": events,
+            "allow_private_network": private,
+            "format": signature_format,
+        }
         return await _webhooks_page(
             request, state, operator, app, status=422, problem=str(error), form=kept
         )
