@@ -6,6 +6,7 @@ either, identify answers 429 ``rate_limited`` with a Retry-After in seconds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -394,15 +395,18 @@ def test_identify_limits_combine_both_keys() -> None:
         per_identifier=Limit(failures=2, window_seconds=50),
         clock=clock,
     )
-    limits.fail("app", "1.2.3.4", "alice")
-    limits.fail("app", "1.2.3.4", "alice")
-    assert limits.retry_after("app", "1.2.3.4", "alice") == 50
-    assert limits.retry_after("app", "1.2.3.4", "bob") is None
-    assert limits.retry_after("app", "5.6.7.8", "alice") == 50
-    assert limits.retry_after("other-app", "1.2.3.4", "alice") is None
-    limits.fail("app", "1.2.3.4", None)
-    assert limits.retry_after("app", "1.2.3.4", None) == 100
-    assert limits.retry_after("app", "1.2.3.4", "alice") == 100  # the longer wait wins
+
+    def take(app: str, ip: str, identifier: str | None) -> int | None:
+        return asyncio.run(limits.take_failure(app, ip, identifier))
+
+    assert take("app", "1.2.3.4", "alice") is None
+    assert take("app", "1.2.3.4", "alice") is None
+    assert take("app", "1.2.3.4", "alice") == 50  # alice is spent: nothing counted
+    assert take("app", "1.2.3.4", "bob") is None  # the address's third
+    assert take("app", "5.6.7.8", "alice") == 50
+    assert take("other-app", "1.2.3.4", "alice") is None
+    assert take("app", "1.2.3.4", None) == 100
+    assert take("app", "1.2.3.4", "alice") == 100  # the longer wait wins
     clock.now += 60
-    assert limits.retry_after("app", "1.2.3.4", "bob") == 40
-    assert limits.retry_after("app", "5.6.7.8", "alice") is None
+    assert take("app", "1.2.3.4", "bob") == 40
+    assert take("app", "5.6.7.8", "alice") is None

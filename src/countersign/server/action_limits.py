@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .ratelimit import FailureLimiter, Limit
+from .limit_counts import Counts, LocalCounts
+from .ratelimit import FailureLimiter, Limit, per_address
 
 PER_SESSION = Limit(failures=30, window_seconds=60)
 PER_IP = Limit(failures=120, window_seconds=60)
@@ -24,17 +25,16 @@ class ActionLimits:
         per_ip: Limit = PER_IP,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int | None = None,
+        counts: Counts | None = None,
     ) -> None:
-        self.by_session = FailureLimiter(per_session, clock, max_keys)
-        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
+        self.counts: Counts = counts or LocalCounts()
+        self.by_session = FailureLimiter(per_session, clock, max_keys, name="actions.browser")
+        self.by_ip = FailureLimiter(per_ip, clock, max_keys, name="actions.address")
 
-    def take(self, app_id: str, browser_id: str, ip: str) -> int | None:
+    async def take(self, app_id: str, browser_id: str, ip: str) -> int | None:
         """Count one call and return ``None``, or the seconds to wait (nothing counted)."""
-        session_key, ip_key = f"{app_id}\0{browser_id}", f"{app_id}\0{ip}"
-        waits = [self.by_session.retry_after(session_key), self.by_ip.retry_after(ip_key)]
-        known = [wait for wait in waits if wait is not None]
-        if known:
-            return max(known)
-        self.by_session.fail(session_key)
-        self.by_ip.fail(ip_key)
-        return None
+        entries = [
+            (self.by_session, f"{app_id}\0{browser_id}"),
+            (self.by_ip, per_address(app_id, ip)),
+        ]
+        return (await self.counts.take(entries)).wait

@@ -27,6 +27,7 @@ from .errors import install_error_handlers
 from .identify.fast_path import CountersignAPI
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
+from .limit_counts import LocalCounts, RedisCounts
 from .nul_guard import NulGuard
 from .routes import (
     actions,
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         broker = make_broker(settings, hub)
         await broker.start()
         tokens = SessionTokens(opened.box.derive_key(SESSION_KEY_PURPOSE))
+        # One node: this process's windows. Several workers or nodes: Redis', so the
+        # limits hold over all of them (limit_counts.py).
+        counts = RedisCounts.from_url(settings.redis_url) if settings.redis_url else LocalCounts()
         app.state.countersign = state = ServerState(
             settings,
             opened,
@@ -77,12 +81,13 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             IdentifyLimits(
                 anonymous_per_minute=settings.anonymous_per_minute,
                 max_keys=settings.rate_limit_keys,
+                counts=counts,
             ),
             hub,
             broker,
             outbound=OutboundClient(),
             session_tokens=tokens,
-            action_limits=ActionLimits(max_keys=settings.rate_limit_keys),
+            action_limits=ActionLimits(max_keys=settings.rate_limit_keys, counts=counts),
         )
         directory.on_change = functools.partial(stream.recheck_app_streams, state)
         stop = asyncio.Event()
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
             await broker.close()
+            await counts.close()
             await state.outbound.aclose()
             if backend is None:
                 opened.close()

@@ -1,8 +1,9 @@
 """A sliding-window limiter: the times of what counted, per key, in bounded memory.
 
 Identify's limits (``identify/limits.py``), the custom actions' and the dashboard's
-password guesses all count with it. Failures (or attempts) are counted; a key over its
-limit gets the seconds to wait, which the caller answers as 429 with Retry-After.
+password guesses all count with it, through :mod:`.limit_counts` (which keeps the
+windows in Redis instead when the server has one). Failures (or attempts) are counted;
+a key over its limit gets the seconds to wait, answered as 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class FailureLimiter:
         limit: Limit,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int | None = None,
+        name: str = "",
     ) -> None:
+        self.name = name  # its namespace where the counts are shared (limit_counts.py)
+        self.limit = limit
         self._limit = limit
         self._clock = clock
         self._max_keys = _MAX_KEYS if max_keys is None else max_keys

@@ -7,23 +7,22 @@ for the account: the owner logging in from anywhere else still gets in, while gu
 from many addresses is bounded by the per-account budget.
 
 An attempt is counted when it starts, before the argon2 check, and the count is given
-back only when the password turns out right. Checking the budgets and counting happen
-in one turn of the event loop, with no ``await`` between, so a burst of concurrent
-guesses cannot all pass the check while the first are still being hashed: of 40 at once
-for one account from one address, 5 are checked and 35 refused with 429 straight away.
-
-The counts live in this process (with several nodes each keeps its own, which
-multiplies a guesser's budget by the node count and no more), each key in a
-:class:`~countersign.server.ratelimit.FailureLimiter`, which caps how many keys it keeps.
+back only when the password turns out right. Checking the budgets and counting are one
+step (:mod:`..limit_counts`: one turn of the event loop in this process, one Lua script
+in Redis), so a burst of concurrent guesses cannot all pass the check while the first
+are still being hashed: of 40 at once for one account from one address, 5 are checked
+and 35 refused with 429 straight away, however many workers and nodes they reach when
+the counts are in Redis.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from time import monotonic
 
+from ..limit_counts import Counts, Entry, LocalCounts
 from ..ratelimit import FailureLimiter, Limit
 from .errors import RateLimited
 
@@ -50,33 +49,43 @@ class Attempt:
 
 class PasswordAttempts:
     def __init__(
-        self, limits: AttemptLimits, refusal: str, clock: Callable[[], float] = monotonic
+        self,
+        limits: AttemptLimits,
+        refusal: str,
+        clock: Callable[[], float] = monotonic,
+        *,
+        name: str = "login",
+        counts: Counts | None = None,
     ) -> None:
         self._refusal = refusal
-        self._pair = FailureLimiter(limits.per_account_and_address, clock)
-        self._account = FailureLimiter(limits.per_account, clock)
-        self._address = FailureLimiter(limits.per_address, clock) if limits.per_address else None
+        self._counts: Counts = counts or LocalCounts()
+        prefix = f"dashboard.{name}"
+        pair, account = limits.per_account_and_address, limits.per_account
+        self._pair = FailureLimiter(pair, clock, name=f"{prefix}.account_address")
+        self._account = FailureLimiter(account, clock, name=f"{prefix}.account")
+        self._address = (
+            FailureLimiter(limits.per_address, clock, name=f"{prefix}.address")
+            if limits.per_address
+            else None
+        )
 
-    def _keys(self, account: str, address: str) -> list[tuple[FailureLimiter, str]]:
+    def _keys(self, account: str, address: str) -> list[Entry]:
         keys = [(self._pair, f"{account}\0{address}"), (self._account, account)]
         if self._address is not None:
             keys.append((self._address, address))
         return keys
 
-    @contextlib.contextmanager
-    def attempt(self, account: str, address: str) -> Iterator[Attempt]:
+    @contextlib.asynccontextmanager
+    async def attempt(self, account: str, address: str) -> AsyncIterator[Attempt]:
         """Count a guess at ``account``'s password from ``address`` for the length of
         the block; raises :class:`RateLimited` (before anything is checked) when a
-        budget is spent. Synchronous on purpose: see the module's docstring."""
-        keys = self._keys(account, address)
-        waits = [wait for limiter, key in keys if (wait := limiter.retry_after(key)) is not None]
-        if waits:
-            raise RateLimited(self._refusal, retry_after=max(waits))
-        held = [(limiter, key, limiter.fail(key)) for limiter, key in keys]
+        budget is spent. Checked and counted in one step: see the module's docstring."""
+        taken = await self._counts.take(self._keys(account, address))
+        if taken.wait is not None:
+            raise RateLimited(self._refusal, retry_after=taken.wait)
         attempt = Attempt()
         try:
             yield attempt
         finally:
             if not attempt.counted:
-                for limiter, key, stamp in held:
-                    limiter.release(key, stamp)
+                await self._counts.release(taken)

@@ -21,6 +21,7 @@ from ...storage.operators import OperatorRecord
 from ...vocabulary.clock import utcnow
 from ...vocabulary.ids import token_digest
 from ..client_ip import client_ip
+from ..limit_counts import Counts
 from ..ratelimit import Limit
 from ..state import ServerState, StateDep
 from .attempts import AttemptLimits, PasswordAttempts
@@ -51,12 +52,21 @@ class DashboardLimits:
     passwords: PasswordGate
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> DashboardLimits:
+    def for_settings(cls, settings: Settings, counts: Counts | None = None) -> DashboardLimits:
+        """``counts``: where the guesses count (the server's, shared with identify's)."""
         return cls(
             PasswordAttempts(
-                LOGIN_LIMITS, "Too many failed logins. Wait a few minutes and try again."
+                LOGIN_LIMITS,
+                "Too many failed logins. Wait a few minutes and try again.",
+                name="login",
+                counts=counts,
             ),
-            PasswordAttempts(REVEAL_LIMITS, "Too many wrong passwords. Wait a few minutes."),
+            PasswordAttempts(
+                REVEAL_LIMITS,
+                "Too many wrong passwords. Wait a few minutes.",
+                name="reveal",
+                counts=counts,
+            ),
             PasswordGate.for_budget(
                 settings.password_memory_mib * MIB, settings.password_check_wait
             ),
@@ -73,7 +83,8 @@ def dashboard_limits(connection: HTTPConnection) -> DashboardLimits:
     state = connection.app.state
     limits = getattr(state, "dashboard_limits", None)
     if not isinstance(limits, DashboardLimits):
-        limits = DashboardLimits.for_settings(state.countersign.settings)
+        server = state.countersign
+        limits = DashboardLimits.for_settings(server.settings, server.limits.counts)
         state.dashboard_limits = limits
     return limits
 

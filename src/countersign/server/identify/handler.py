@@ -15,6 +15,7 @@ from ...vocabulary.clock import utcnow
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError
+from ..limit_counts import Taken
 from ..ratelimit import per_address
 from .policy import (
     Decision,
@@ -53,14 +54,12 @@ async def identify(request: Request) -> Response:
     decision = decide(config, body, now)
     metadata, warnings = metadata_for(config, body, decision)
     wait = None
-    if failed(decision):
-        wait = state.limits.retry_after(config.record.id, context.client_ip, claimed)
+    if failed(decision):  # checked and counted in one step
+        wait = await state.limits.take_failure(config.record.id, context.client_ip, claimed)
         if (limited := rate_limited(decision, wait)) is not None:
             raise limited
     if wait is None:  # a blocked failure is answered without another log entry
         state.recorder.record(pending_entry(config, body, decision, context))
-        if failed(decision):
-            state.limits.fail(config.record.id, context.client_ip, claimed)
     if decision.outcome == "refused":
         raise ApiError(
             401,
@@ -68,7 +67,7 @@ async def identify(request: Request) -> Response:
             "the identity could not be verified; the app's operators can see why in "
             "the verification log",
         )
-    reserved, may_create_visitor = _reserve_new_visitor(state, body, decision, context)
+    reserved, may_create_visitor = await _reserve_new_visitor(state, body, decision, context)
     try:
         identified = await state.backend.database.run_grouped(
             lambda c: contact_identified(  # webhooks: a set lookup unless the app listens
@@ -92,9 +91,9 @@ async def identify(request: Request) -> Response:
             )
         )
     except identities.NewVisitorRefused:
-        raise _too_many_visitors(state, _visitor_key(body, context)) from None
+        raise await _too_many_visitors(state, _visitor_key(body, context)) from None
     if reserved is not None and identified.visitor_id == body.visitor_id:
-        state.limits.new_visitors.release(*reserved)  # a returning browser: not new
+        await state.limits.give_back(reserved)  # a returning browser: not new
     if identified.ended is not None:
         # That browser's previous identity ends here: its streams go quiet before we
         # answer, on this node, and close on the others as soon as they hear.
@@ -109,23 +108,24 @@ async def identify(request: Request) -> Response:
     return Response(msgspec.json.encode(document), media_type="application/json")
 
 
-def _reserve_new_visitor(
+async def _reserve_new_visitor(
     state: IdentifyServices, body: IdentifyBody, decision: Decision, context: RequestContext
-) -> tuple[tuple[str, float] | None, bool]:
+) -> tuple[Taken | None, bool]:
     """New unverified visitors are limited per address: one is counted before the write,
     so a burst in flight cannot all pass, and given back when the browser turns out to
     be returning. Over the limit, a browser that names its visitor is still answered if
     it is returning: the write then refuses to create one (NewVisitorRefused).
 
-    Returns what was counted (key and time, for ``release``; None: nothing) and whether
-    the write may create a visitor."""
+    Returns what was counted (to give back; None: nothing) and whether the write may
+    create a visitor."""
     if decision.claim.status == "verified":
         return None, True
     key = _visitor_key(body, context)
-    if (stamp := state.limits.new_visitors.reserve(key)) is not None:
-        return (key, stamp), True
+    taken = await state.limits.take_new_visitor(key)
+    if taken.wait is None:
+        return taken, True
     if body.visitor_id is None:
-        raise _too_many_visitors(state, key)
+        raise await _too_many_visitors(state, key, taken.wait)
     return None, False
 
 
@@ -133,8 +133,10 @@ def _visitor_key(body: IdentifyBody, context: RequestContext) -> str:
     return per_address(body.app_id, context.client_ip)
 
 
-def _too_many_visitors(state: IdentifyServices, key: str) -> ApiError:
-    wait = state.limits.new_visitors.retry_after(key) or 1
+async def _too_many_visitors(
+    state: IdentifyServices, key: str, wait: int | None = None
+) -> ApiError:
+    wait = wait or await state.limits.new_visitor_wait(key)
     return ApiError(
         429,
         "rate_limited",

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..ratelimit import FailureLimiter, Limit
+from ..limit_counts import Counts, LocalCounts, Taken
+from ..ratelimit import FailureLimiter, Limit, per_address
 
 FAILURES_PER_IP = Limit(failures=30, window_seconds=300)
 FAILURES_PER_IDENTIFIER = Limit(failures=10, window_seconds=300)
@@ -15,7 +16,10 @@ FAILURES_PER_IDENTIFIER = Limit(failures=10, window_seconds=300)
 
 class IdentifyLimits:
     """The limits identify checks before it verifies anything: failures per address and
-    per identifier, and new unverified visitors (and their conversations) per address."""
+    per identifier, and new unverified visitors (and their conversations) per address.
+
+    Each is checked and counted in one step (``counts``: this process's windows, or
+    Redis' for every worker and node), so a burst in flight cannot all pass."""
 
     def __init__(
         self,
@@ -24,22 +28,35 @@ class IdentifyLimits:
         clock: Callable[[], float] = time.monotonic,
         anonymous_per_minute: int = 30,
         max_keys: int | None = None,
+        counts: Counts | None = None,
     ) -> None:
-        self.by_ip = FailureLimiter(per_ip, clock, max_keys)
-        self.by_identifier = FailureLimiter(per_identifier, clock, max_keys)
-        self.new_visitors = FailureLimiter(Limit(anonymous_per_minute, 60.0), clock, max_keys)
+        self.counts: Counts = counts or LocalCounts()
+        self.by_ip = FailureLimiter(per_ip, clock, max_keys, name="identify.address")
+        self.by_identifier = FailureLimiter(
+            per_identifier, clock, max_keys, name="identify.identifier"
+        )
+        per_minute = Limit(anonymous_per_minute, 60.0)
+        self.new_visitors = FailureLimiter(per_minute, clock, max_keys, name="identify.visitors")
         self.conversation_starts = FailureLimiter(
-            Limit(anonymous_per_minute, 60.0), clock, max_keys
+            per_minute, clock, max_keys, name="widget.conversation_starts"
         )
 
-    def retry_after(self, app_id: str, ip: str, identifier: str | None) -> int | None:
-        waits = [self.by_ip.retry_after(f"{app_id}\0{ip}")]
+    async def take_failure(self, app_id: str, ip: str, identifier: str | None) -> int | None:
+        """Count a failed proof against the address (and the identifier) and return
+        ``None``, or the seconds to wait when either is spent (nothing counted)."""
+        entries = [(self.by_ip, per_address(app_id, ip))]
         if identifier is not None:
-            waits.append(self.by_identifier.retry_after(f"{app_id}\0{identifier}"))
-        known = [wait for wait in waits if wait is not None]
-        return max(known) if known else None
+            entries.append((self.by_identifier, f"{app_id}\0{identifier}"))
+        return (await self.counts.take(entries)).wait
 
-    def fail(self, app_id: str, ip: str, identifier: str | None) -> None:
-        self.by_ip.fail(f"{app_id}\0{ip}")
-        if identifier is not None:
-            self.by_identifier.fail(f"{app_id}\0{identifier}")
+    async def take_new_visitor(self, key: str) -> Taken:
+        return await self.counts.take([(self.new_visitors, key)])
+
+    async def new_visitor_wait(self, key: str) -> int:
+        return await self.counts.wait([(self.new_visitors, key)]) or 1
+
+    async def take_conversation_start(self, key: str) -> int | None:
+        return (await self.counts.take([(self.conversation_starts, key)])).wait
+
+    async def give_back(self, taken: Taken) -> None:
+        await self.counts.release(taken)

@@ -171,7 +171,7 @@ async def call_from_widget(
     payload = await read_model(request, WidgetActionCall, state.settings.max_body_bytes)
     ip = client_ip(request, state.settings.trusted_proxies)
     # Per browser, not per token: identifying again gives a new token, not a new budget.
-    wait = state.action_limits.take(session.app_id, session.visitor_id, ip)
+    wait = await state.action_limits.take(session.app_id, session.visitor_id, ip)
     if wait is not None:
         raise ApiError(
             429,

@@ -90,7 +90,7 @@ async def create_conversation(request: Request, session: SessionDep, state: Stat
         # Anyone can open anonymous browsers: their conversations, which land in the
         # team's inbox, are limited per address. A verified user's never are.
         key = per_address(session.app_id, client_ip(request, state.settings.trusted_proxies))
-        if (wait := state.limits.conversation_starts.take(key)) is not None:
+        if (wait := await state.limits.take_conversation_start(key)) is not None:
             raise ApiError(
                 429,
                 "rate_limited",

@@ -171,7 +171,7 @@ async def reveal_secret(
     limits = dashboard_limits(request)
     password = form_of(request).get("password", "")
     # Counted before the hash runs, given back if the password is right (attempts.py).
-    with limits.reveals.attempt(operator.id, peer(request, state)) as attempt:
+    async with limits.reveals.attempt(operator.id, peer(request, state)) as attempt:
         stored = await state.backend.database.run(
             lambda c: operators.password_hash_of(c, operator.id)
         )

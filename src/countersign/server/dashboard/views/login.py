@@ -139,7 +139,7 @@ async def login(request: Request, state: StateDep) -> Response:
     limits = dashboard_limits(request)
     ip = peer(request, state)
     # Counted before the hash runs, given back if the password is right (attempts.py).
-    with limits.logins.attempt(login_account(email), ip) as attempt:
+    async with limits.logins.attempt(login_account(email), ip) as attempt:
         found = await state.backend.database.run(lambda c: operators.credentials(c, email))
         stored = found[1] if found else None
         if not await limits.passwords.check(stored, password) or found is None:
