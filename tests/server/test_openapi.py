@@ -168,3 +168,26 @@ def test_docs_answer_200(harness: Harness) -> None:
 def test_operation_ids_are_unique(harness: Harness) -> None:
     ids = [operation["operationId"] for _, _, operation in operations(openapi(harness))]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_every_operation_lists_the_statuses_its_shape_implies(harness: Harness) -> None:
+    """What follows from how a route is built is documented on every route: 400 for
+    all; 401 (and the scheme) behind a credential; 413, 415 and 422 with a JSON body;
+    404 and 422 with path parameters (server/openapi_errors.py)."""
+    document = openapi(harness)
+    assert set(document["components"]["securitySchemes"]) == {"session", "apiKey"}
+    for path, method, operation in operations(document):
+        statuses = set(operation["responses"])
+        where = (method, path, sorted(statuses))
+        assert "400" in statuses, where
+        security = operation.get("security")
+        if path.startswith("/v1/widget/") and path != "/v1/widget/identify":
+            assert security == [{"session": []}], where
+        elif path.startswith("/v1/") and not path.startswith("/v1/widget/"):
+            assert security == [{"apiKey": []}], where
+        if security:
+            assert "401" in statuses, where
+        if "requestBody" in operation:
+            assert {"413", "415", "422"} <= statuses, where
+        if any(p["in"] == "path" for p in operation.get("parameters", [])):
+            assert {"404", "422"} <= statuses, where

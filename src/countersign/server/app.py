@@ -29,6 +29,7 @@ from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
 from .nul_guard import NulGuard
+from .openapi_errors import SECURITY_SCHEMES, document_route_errors
 from .routes import (
     actions,
     conversations,
@@ -124,8 +125,11 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    for api in (health, widget, conversations, stream, server_api, server_messaging, actions):
-        app.include_router(api.router)
+    apis = [api.router for api in (health, widget, conversations, stream, server_api)]
+    apis += [server_messaging.router, actions.router]
+    security = document_route_errors([*apis, widget_script.router])
+    for router in apis:
+        app.include_router(router)
     app.include_router(dashboard_site.router)
     app.mount(dashboard_site.STATIC_PREFIX, dashboard_site.static_files(), name="dashboard")
     app.include_router(widget_script.router)
@@ -134,24 +138,29 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.add_middleware(WidgetCors)
     app.add_middleware(NulGuard)
 
-    _document_errors(app)
+    _document_errors(app, security)
     return app
 
 
-def _document_errors(app: FastAPI) -> None:
-    """The OpenAPI document with our one error shape instead of FastAPI's."""
+def _document_errors(app: FastAPI, security: dict[tuple[str, str], str]) -> None:
+    """The OpenAPI document with our one error shape instead of FastAPI's, every status
+    each route can answer, and the credential each takes (openapi_errors.py)."""
     original_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = original_openapi()
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        components = schema.setdefault("components", {})
+        components["securitySchemes"] = SECURITY_SCHEMES
+        schemas = components.setdefault("schemas", {})
         schemas.update(openapi_docs.components())
         schemas["Error"] = _ERROR_SCHEMA
         # Our own error shape replaces FastAPI's {"detail": [...]} everywhere.
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if (scheme := security.get((path, method))) is not None:
+                    operation["security"] = [{scheme: []}]
                 responses = operation.get("responses", {})
                 if "422" in responses:
                     responses["422"] = {
