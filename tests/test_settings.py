@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import ValidationError
@@ -56,6 +56,8 @@ EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     "COUNTERSIGN_REQUEST_BODY_TIMEOUT_SECONDS": ("3", "request_body_timeout", 3.0),
     "COUNTERSIGN_UNKNOWN_APP_CACHE_SIZE": ("50", "unknown_app_cache_size", 50),
     "COUNTERSIGN_RATE_LIMIT_KEYS": ("500", "rate_limit_keys", 500),
+    "COUNTERSIGN_METRICS_TOKEN": ("t" * 16, "metrics_token", b"t" * 16),
+    "COUNTERSIGN_METRICS_PORT": ("9250", "metrics_port", 9250),
 }
 
 #: Every bounded variable and its bounds, in the variable's own unit.
@@ -79,6 +81,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "COUNTERSIGN_REQUEST_BODY_TIMEOUT_SECONDS": (0.1, 600.0),
     "COUNTERSIGN_UNKNOWN_APP_CACHE_SIZE": (1, 10000000),
     "COUNTERSIGN_RATE_LIMIT_KEYS": (100, 10000000),
+    "COUNTERSIGN_METRICS_PORT": (1, 65535),
 }
 
 WHOLE = {name for name, (low, high) in BOUNDS.items() if isinstance(low, int)}
@@ -174,10 +177,13 @@ def test_bounds_are_inclusive_and_named_when_broken(name: str) -> None:
 
 
 def test_the_bounds_cover_every_number() -> None:
+    def kinds(annotation: Any) -> set[Any]:  # int | None is a number too
+        return {arg for arg in get_args(annotation) if arg is not type(None)} or {annotation}
+
     numbers = {
         Settings.variables()[name]
         for name, field in Settings.model_fields.items()
-        if field.annotation in (int, float, timedelta)
+        if kinds(field.annotation) & {int, float, timedelta}
     }
     assert numbers == set(BOUNDS)
 

@@ -16,6 +16,7 @@ from ..settings import SettingsError, load_settings
 from ..storage import apps
 from ..storage.encryption import MasterKeyError
 from ..storage.private_files import wider_than_private
+from .metrics_port import METRICS_HOST, serve_metrics_port, share_between_workers
 from .operators import serve_hint
 from .options import database_options
 
@@ -53,6 +54,11 @@ def serving_app() -> FastAPI:
     "--workers", type=click.IntRange(1, 64), help="Worker processes (COUNTERSIGN_WORKERS; 1)."
 )
 @click.option("--demo", is_flag=True, help="Create a demo app (once) and serve /demo.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Also serve /metrics on 127.0.0.1:PORT, no token (COUNTERSIGN_METRICS_PORT).",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 @click.option(
     "--log-level",
@@ -68,6 +74,7 @@ def serve_command(
     redis_url: str | None,
     workers: int | None,
     demo: bool,
+    metrics_port: int | None,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -86,6 +93,7 @@ def serve_command(
             port=port,
             workers=workers,
             demo=demo or None,  # COUNTERSIGN_DEMO=1 works too
+            metrics_port=metrics_port,
         )
         backend = open_backend(settings)
     except (SettingsError, MasterKeyError) as error:
@@ -114,6 +122,11 @@ def serve_command(
             "the files in it.",
             err=True,
         )
+    if settings.workers > 1:
+        share_between_workers()  # before any worker starts: they inherit the directory
+    if settings.metrics_port is not None:
+        serve_metrics_port(settings, settings.metrics_port)
+        click.echo(f"Metrics: http://{METRICS_HOST}:{settings.metrics_port}/metrics")
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")

@@ -30,11 +30,13 @@ from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
 from .nul_guard import NulGuard
 from .openapi_errors import SECURITY_SCHEMES, document_route_errors
+from .request_metrics import RequestMetrics
 from .routes import (
     actions,
     conversations,
     demo,
     health,
+    metrics,
     server_api,
     server_messaging,
     stream,
@@ -133,10 +135,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.include_router(dashboard_site.router)
     app.mount(dashboard_site.STATIC_PREFIX, dashboard_site.static_files(), name="dashboard")
     app.include_router(widget_script.router)
+    app.include_router(metrics.router)
     if settings.demo:
         app.include_router(demo.router)
     app.add_middleware(WidgetCors)
     app.add_middleware(NulGuard)
+    app.add_middleware(RequestMetrics)  # outermost: it times what the others do too
 
     _document_errors(app, security)
     return app

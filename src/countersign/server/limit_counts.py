@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from redis.exceptions import RedisError
 
+from ..metrics import RATE_LIMITED
 from .ratelimit import FailureLimiter
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ class LocalCounts:
     here awaits, so a check and its count happen in one turn of the event loop."""
 
     async def take(self, entries: Sequence[Entry]) -> Taken:
-        wait = await self.wait(entries)
-        if wait is not None:
-            return Taken(wait)
+        waits = [(w, limiter) for limiter, key in entries if (w := limiter.retry_after(key))]
+        if waits:
+            wait, spent = max(waits, key=lambda pair: pair[0])
+            return _refused(spent, wait)
         return Taken(None, tuple((limiter, key, limiter.fail(key)) for limiter, key in entries))
 
     async def wait(self, entries: Sequence[Entry]) -> int | None:
@@ -78,11 +80,13 @@ class LocalCounts:
 
 # KEYS: the windows; ARGV[1]: this attempt's member, ARGV[2] "1" to count (else only
 # look), then for each key its limit and window in ms. Redis' own clock, so every node
-# measures the same windows. Returns the ms to wait, 0 when counted (or free).
+# measures the same windows. Returns {ms to wait, the index of the key that waits
+# longest}: {0, 0} when counted (or free).
 _TAKE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wait = 0
+local spent = 0
 for i, key in ipairs(KEYS) do
   local limit = tonumber(ARGV[1 + 2 * i])
   local window = tonumber(ARGV[2 + 2 * i])
@@ -90,15 +94,15 @@ for i, key in ipairs(KEYS) do
   if redis.call('ZCARD', key) >= limit then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     local left = tonumber(oldest[2]) + window - now
-    if left > wait then wait = left end
+    if left > wait then wait = left; spent = i - 1 end
   end
 end
-if wait > 0 or ARGV[2] ~= '1' then return wait end
+if wait > 0 or ARGV[2] ~= '1' then return {wait, spent} end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[1])
   redis.call('PEXPIRE', key, tonumber(ARGV[2 + 2 * i]))
 end
-return 0
+return {0, 0}
 """
 WARN_EVERY_SECONDS: Final = 60.0
 KEY_PREFIX: Final = "countersign:limit:"
@@ -127,18 +131,19 @@ class RedisCounts:
 
     async def take(self, entries: Sequence[Entry]) -> Taken:
         member = f"{self._node}:{next(self._sequence)}"
-        waited = await self._run(entries, member, count=True)
-        if waited is None:
+        answer = await self._run(entries, member, count=True)
+        if answer is None:
             return await self._fallback.take(entries)
+        waited, spent = answer
         if waited > 0:
-            return Taken(_seconds(waited))
+            return _refused(entries[spent][0], _seconds(waited))
         return Taken(None, tuple((limiter, key, member) for limiter, key in entries))
 
     async def wait(self, entries: Sequence[Entry]) -> int | None:
-        waited = await self._run(entries, "", count=False)
-        if waited is None:
+        answer = await self._run(entries, "", count=False)
+        if answer is None:
             return await self._fallback.wait(entries)
-        return _seconds(waited) if waited > 0 else None
+        return _seconds(answer[0]) if answer[0] > 0 else None
 
     async def release(self, taken: Taken) -> None:
         shared = [
@@ -151,14 +156,18 @@ class RedisCounts:
             self._warn(error)
         await self._fallback.release(taken)
 
-    async def _run(self, entries: Sequence[Entry], member: str, *, count: bool) -> int | None:
-        """The script's answer (ms to wait), or None when Redis could not be asked."""
+    async def _run(
+        self, entries: Sequence[Entry], member: str, *, count: bool
+    ) -> tuple[int, int] | None:
+        """The script's answer (ms to wait, the key that waits longest), or None when
+        Redis could not be asked."""
         keys = [_redis_key(limiter, key) for limiter, key in entries]
         args: list[str | int] = [member, "1" if count else "0"]
         for limiter, _ in entries:
             args += [limiter.limit.failures, math.ceil(limiter.limit.window_seconds * 1000)]
         try:
-            return int(await self._script(keys=keys, args=args))
+            waited, spent = await self._script(keys=keys, args=args)
+            return int(waited), int(spent)
         except (OSError, RedisError) as error:
             self._warn(error)
             return None
@@ -171,6 +180,11 @@ class RedisCounts:
                 "rate limits counted in this process only: Redis unreachable (%s)",
                 type(error).__name__,
             )
+
+
+def _refused(spent: FailureLimiter, wait: int) -> Taken:
+    RATE_LIMITED.labels(spent.name or "unnamed").inc()
+    return Taken(wait)
 
 
 def _redis_key(limiter: FailureLimiter, key: str) -> str:

@@ -53,6 +53,7 @@ MAX_RETENTION_DAYS: Final = 3650
 
 #: Bounds of the slow-client limits: under 0.1 s a healthy client on a slow link would
 #: be cut; over 10 minutes the limit no longer protects anything.
+MIN_TOKEN_CHARS: Final = 16
 MIN_REQUEST_TIMEOUT: Final = 0.1
 MAX_REQUEST_TIMEOUT: Final = 600.0
 
@@ -134,6 +135,16 @@ def _redis_url(url: str) -> str:
 DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 RedisUrl = Annotated[str, AfterValidator(_redis_url)]
 MasterKey = Annotated[Secret, BeforeValidator(_secret)]
+
+
+def _long_enough(value: Secret) -> Secret:
+    if len(value.reveal()) < MIN_TOKEN_CHARS:
+        raise ValueError(f"a token has at least {MIN_TOKEN_CHARS} characters")
+    return value
+
+
+#: A bearer token an operator sets (the metrics token): guessable ones are refused.
+Token = Annotated[Secret, BeforeValidator(_secret), AfterValidator(_long_enough)]
 Proxies = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(_proxies)]
 Switch = Annotated[bool, BeforeValidator(_switch)]
 WholeHours = Annotated[timedelta, Unit("hours", timedelta(hours=1), whole=True)]

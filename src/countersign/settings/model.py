@@ -27,6 +27,7 @@ from .kinds import (
     RedisUrl,
     SettingsError,
     Switch,
+    Token,
     WholeDays,
     WholeHours,
     with_driver,
@@ -159,6 +160,12 @@ class Settings(BaseSettings):
     )
     rate_limit_keys: int = Field(
         100_000, ge=100, le=10_000_000, validation_alias="COUNTERSIGN_RATE_LIMIT_KEYS"
+    )
+    # /metrics on the main port answers only with this bearer token (404 without it).
+    metrics_token: Token | None = Field(None, validation_alias="COUNTERSIGN_METRICS_TOKEN")
+    # Or on a port of its own, bound to 127.0.0.1, without a token.
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias="COUNTERSIGN_METRICS_PORT"
     )
 
     @classmethod

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -30,6 +31,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from ..metrics import TRANSACTION_SECONDS
 from . import migrate
 from .private_files import create_private_file, make_private_dir
 
@@ -108,16 +110,21 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction, committed on exit (rolled back on an error)."""
-        if not self.is_sqlite:
-            with self.engine.begin() as connection:
-                yield connection
-            return
-        with self._exclusive:
-            if self._held is None or self._held.closed:
-                self._held = self.engine.connect()
-            with self._held.begin():
-                yield self._held
+        """A connection in a transaction, committed on exit (rolled back on an error),
+        timed from begin to commit for the metrics."""
+        started = time.perf_counter()
+        try:
+            if not self.is_sqlite:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            with self._exclusive:
+                if self._held is None or self._held.closed:
+                    self._held = self.engine.connect()
+                with self._held.begin():
+                    yield self._held
+        finally:
+            TRANSACTION_SECONDS.observe(time.perf_counter() - started)
 
     def run_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction, committed when it returns."""

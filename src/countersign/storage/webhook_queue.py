@@ -21,6 +21,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -201,3 +202,12 @@ def finish_attempt(
         )
         .values(**values)
     )
+
+
+def queue_stats(connection: Connection) -> tuple[int, datetime | None]:
+    """How many deliveries are open (waiting or being retried), and when the oldest of
+    them was written: what an operator graphs to see the queue keep up."""
+    depth, oldest = connection.execute(
+        select(func.count(), func.min(WebhookDelivery.created_at)).where(OPEN_DELIVERY)
+    ).one()
+    return int(depth), oldest

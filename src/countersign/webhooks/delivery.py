@@ -30,6 +30,7 @@ from typing import Any, Final
 from sqlalchemy import event
 
 from .. import __version__
+from ..metrics import WEBHOOK_ATTEMPTS
 from ..outbound import OutboundClient, OutboundError, OutboundPolicy, OutboundResponse
 from ..settings import Settings
 from ..storage import webhook_outbox, webhook_queue
@@ -166,6 +167,7 @@ class DeliveryWorker:
             retry_at = self._policy.retry_at(
                 claimed.attempt, claimed.event_created_at, now, self._rng
             )
+        WEBHOOK_ATTEMPTS.labels("delivered" if delivered else "failed").inc()
         outcome = webhook_queue.AttemptOutcome(status, error, elapsed, delivered, retry_at)
         await self._database.run(lambda c: webhook_queue.finish_attempt(c, claimed, outcome, now))
         if not delivered:

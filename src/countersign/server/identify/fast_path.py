@@ -13,6 +13,7 @@ goes through the app as usual; the route stays in the app for the OpenAPI docume
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..cors import allow_origin
 from ..errors import ApiError, api_error_response, client_gone_response, error_response
+from ..request_metrics import observe
 from .handler import identify
 
 IDENTIFY_PATH: Final = "/v1/widget/identify"
@@ -69,6 +71,7 @@ class _IdentifyRequest(Request):
 
 
 async def answer_identify(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
+    started = time.perf_counter()
     scope["app"] = app  # as Starlette sets it: request.app
     request = _IdentifyRequest(scope, receive)
     response: Response
@@ -85,3 +88,4 @@ async def answer_identify(app: FastAPI, scope: Scope, receive: Receive, send: Se
     if origin is not None:
         allow_origin(response.headers, origin)
     await response(scope, receive, send)
+    observe(IDENTIFY_PATH, "POST", response.status_code, time.perf_counter() - started)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from ...background import stopped_within
 from ...core import FAILURE_CODES
+from ...metrics import IDENTIFY_OUTCOMES
 from ...storage import apps, verification_log
 from ...storage.database import Database
 from ...vocabulary.clock import utcnow
@@ -100,6 +101,7 @@ class VerificationRecorder:
             if entry.needs_diagnosis:
                 await self._diagnose(entry)
             entry.signature = None
+            IDENTIFY_OUTCOMES.labels(entry.outcome, entry.method or "none", entry.code or "").inc()
         failures = await triggers.identity_failures(self._directory.get, pending)
         rows = [
             {

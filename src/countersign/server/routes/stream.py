@@ -33,6 +33,7 @@ from fastapi import APIRouter
 from sqlalchemy import Connection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ...metrics import OPEN_STREAMS, STREAM_EVENTS
 from ...realtime.hub import SessionEnd, StreamHub, Subscriber
 from ...storage import identities, stream_log
 from ...vocabulary.clock import utcnow
@@ -92,6 +93,7 @@ async def stream(websocket: WebSocket) -> None:
     live = _LiveStream(websocket, state, session)
     sweep = _sweep_of(state)
     unsubscribe = live.unsubscribe = state.hub.subscribe(live.subscriber)
+    OPEN_STREAMS.inc()
     try:
 
         def latest(connection: Connection) -> int:
@@ -111,6 +113,7 @@ async def stream(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
+        OPEN_STREAMS.dec()
         sweep.discard(live)
         unsubscribe()
         await live.stop()
@@ -186,6 +189,7 @@ class _LiveStream:
                     if not self._started:
                         return  # cut off while the batch was read
                     await self._websocket.send_text(_wire_text(item))
+                    STREAM_EVENTS.inc()
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass  # the client left; ``hold`` sees it too
         except Exception:
