@@ -58,6 +58,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     "COUNTERSIGN_RATE_LIMIT_KEYS": ("500", "rate_limit_keys", 500),
     "COUNTERSIGN_METRICS_TOKEN": ("t" * 16, "metrics_token", b"t" * 16),
     "COUNTERSIGN_METRICS_PORT": ("9250", "metrics_port", 9250),
+    "COUNTERSIGN_LOG_FORMAT": ("json", "log_format", "json"),
 }
 
 #: Every bounded variable and its bounds, in the variable's own unit.

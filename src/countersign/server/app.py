@@ -30,7 +30,7 @@ from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
 from .nul_guard import NulGuard
 from .openapi_errors import SECURITY_SCHEMES, document_route_errors
-from .request_metrics import RequestMetrics
+from .request_observer import RequestObserver
 from .routes import (
     actions,
     conversations,
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         app.include_router(demo.router)
     app.add_middleware(WidgetCors)
     app.add_middleware(NulGuard)
-    app.add_middleware(RequestMetrics)  # outermost: it times what the others do too
+    app.add_middleware(RequestObserver)  # outermost: it times what the others do too
 
     _document_errors(app, security)
     return app

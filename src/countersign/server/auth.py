@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from ..storage import apps
 from .errors import ApiError
 from .identify.policy import check_origin
+from .request_context import note_app
 from .sessions import SessionView, open_session
 from .state import StateDep
 
@@ -33,6 +34,7 @@ async def widget_session(request: Request, state: StateDep) -> SessionView:
     if config is None:
         raise ApiError(401, "invalid_session", "the session's app no longer exists")
     check_origin(config, request.headers.get("origin"))
+    note_app(session.app_id)
     return session
 
 
@@ -44,6 +46,7 @@ async def server_api_app(request: Request, state: StateDep) -> str:
     app_id = await state.backend.database.run(lambda c: apps.app_for_api_key(c, key))
     if app_id is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked")
+    note_app(app_id)
     return app_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     rate_limit_keys: int = Field(
         100_000, ge=100, le=10_000_000, validation_alias="COUNTERSIGN_RATE_LIMIT_KEYS"
     )
+    # plain: for people; json: one object per line (server/json_logs.py).
+    log_format: Literal["plain", "json"] = Field("plain", validation_alias="COUNTERSIGN_LOG_FORMAT")
     # /metrics on the main port answers only with this bearer token (404 without it).
     metrics_token: Token | None = Field(None, validation_alias="COUNTERSIGN_METRICS_TOKEN")
     # Or on a port of its own, bound to 127.0.0.1, without a token.

@@ -22,9 +22,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .. import request_context
 from ..cors import allow_origin
 from ..errors import ApiError, api_error_response, client_gone_response, error_response
-from ..request_metrics import observe
+from ..request_context import REQUEST_ID_HEADER
+from ..request_observer import finish
 from .handler import identify
 
 IDENTIFY_PATH: Final = "/v1/widget/identify"
@@ -72,6 +74,7 @@ class _IdentifyRequest(Request):
 
 async def answer_identify(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
+    info = request_context.begin(scope)
     scope["app"] = app  # as Starlette sets it: request.app
     request = _IdentifyRequest(scope, receive)
     response: Response
@@ -87,5 +90,6 @@ async def answer_identify(app: FastAPI, scope: Scope, receive: Receive, send: Se
     origin = request.headers.get("origin")
     if origin is not None:
         allow_origin(response.headers, origin)
+    response.raw_headers.append((REQUEST_ID_HEADER, info.request_id.encode()))
     await response(scope, receive, send)
-    observe(IDENTIFY_PATH, "POST", response.status_code, time.perf_counter() - started)
+    finish(scope, IDENTIFY_PATH, response.status_code, started)

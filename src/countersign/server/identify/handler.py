@@ -17,6 +17,7 @@ from ..client_ip import client_ip
 from ..errors import ApiError
 from ..limit_counts import Taken
 from ..ratelimit import per_address
+from ..request_context import note_app
 from .policy import (
     Decision,
     IdentifyBody,
@@ -43,6 +44,7 @@ async def identify(request: Request) -> Response:
     config = await state.directory.get(body.app_id)
     if config is None:
         raise ApiError(404, "app_not_found", "no app with this app_id")
+    note_app(config.record.id)
     origin = request.headers.get("origin")
     check_origin(config, origin)
     context = RequestContext(
