@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from countersign.server.access_log import redact_query
-from tests.cli.serving import free_port
+from tests.cli.serving import serving
 
 SECRETS = ("tok_SeCrEt_1234567890", "sk_live_AbCdEf0987654321", "eyJhbGciOiJIUzI1NiJ9.x.y")
 
@@ -35,49 +31,20 @@ def test_query_values_are_redacted(path: str, logged: str) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_tokens_in_urls_are_absent_from_the_access_log(tmp_path: Path, workers: str) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "countersign",
-            "serve",
-            "--data-dir",
-            str(tmp_path),
-            "--port",
-            str(port),
-            "--workers",
-            workers,
-            "--access-log",
-        ],
-        env={k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     paths = [
         f"/v1/widget/conversations?session_token={SECRETS[0]}",
         f"/v1/users/u-1/notifications?api_key={SECRETS[1]}&limit=2",
         f"/healthz?{SECRETS[2]}",
     ]
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
-            except OSError:
-                assert server.poll() is None, "countersign exited instead of serving"
-                assert time.monotonic() < deadline, "nothing served"
-                time.sleep(0.1)
+    log = tmp_path / "server.log"
+    args = ["--data-dir", str(tmp_path / "data"), "--workers", workers, "--access-log"]
+    with log.open("wb") as output, serving(args, output=output) as (_, port):
         for _ in range(3):  # with two workers, most likely each serves one
             for path in paths:
                 # Refused, as it should be: the log line is what is tested.
                 with contextlib.suppress(urllib.error.HTTPError):
                     urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).close()
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
+    output = log.read_text()
     assert "GET /v1/widget/conversations?session_token=[redacted] HTTP/1.1" in output
     assert "GET /v1/users/u-1/notifications?api_key=[redacted]&limit=[redacted]" in output
     for secret in SECRETS:

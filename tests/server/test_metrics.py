@@ -6,9 +6,6 @@ and other tests count too), then real ``countersign serve`` processes for two wo
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -21,7 +18,7 @@ from countersign import sign
 from countersign.context import open_backend
 from countersign.settings import load_settings
 from countersign.storage import apps
-from tests.cli.serving import free_port
+from tests.cli.serving import free_port, serving
 
 from .conftest import Harness
 
@@ -127,28 +124,6 @@ def _get(url: str, token: str | None = None) -> str:
         return str(r.read().decode())
 
 
-def _serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")}
-    command = [sys.executable, "-m", "countersign", "serve", "--data-dir", str(tmp_path)]
-    server = subprocess.Popen(
-        [*command, "--port", str(port), *args],
-        env=env | {"COUNTERSIGN_METRICS_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            _get(f"http://127.0.0.1:{port}/healthz")
-            return server, port
-        except OSError:
-            assert server.poll() is None, "countersign exited instead of serving"
-            assert time.monotonic() < deadline, "nothing served"
-            time.sleep(0.2)
-
-
 def _identify(port: int, app_id: str, secret: str, user: str) -> None:
     body = f'{{"app_id": "{app_id}", "user_id": "{user}", "user_hash": "{sign(secret, user)}"}}'
     request = urllib.request.Request(
@@ -161,8 +136,8 @@ def _identify(port: int, app_id: str, secret: str, user: str) -> None:
 
 def test_two_workers_are_reported_together(tmp_path: Path) -> None:
     app_id, secret = _app(tmp_path)
-    server, port = _serve(tmp_path, "--workers", "2")
-    try:
+    token = {"COUNTERSIGN_METRICS_TOKEN": TOKEN}
+    with serving(["--data-dir", str(tmp_path), "--workers", "2"], token) as (_, port):
         sent = 40  # over fresh connections: the kernel spreads them over both workers
         for n in range(sent):
             _identify(port, app_id, secret, f"user-{n}")
@@ -178,22 +153,16 @@ def test_two_workers_are_reported_together(tmp_path: Path) -> None:
         assert value(samples, "countersign_request_duration_seconds_count", **identify) == sent
         pids = {labels for (name, labels) in samples if name == "process_cpu_seconds_total"}
         assert not pids  # per-process collectors are not summed across workers
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_the_metrics_port_answers_on_loopback_without_a_token(tmp_path: Path) -> None:
     app_id, secret = _app(tmp_path)
     metrics_port = free_port()
-    server, port = _serve(tmp_path, "--metrics-port", str(metrics_port))
-    try:
+    args = ["--data-dir", str(tmp_path), "--metrics-port", str(metrics_port)]
+    with serving(args) as (_, port):
         _identify(port, app_id, secret, "user-1")
         text = _get(f"http://127.0.0.1:{metrics_port}/metrics")
         samples = parse(text)
         assert ("countersign_webhook_queue_depth", frozenset()) in samples
         identify = {"route": "/v1/widget/identify", "method": "POST", "status": "200"}
         assert value(samples, "countersign_request_duration_seconds_count", **identify) == 1
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

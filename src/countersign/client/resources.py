@@ -1,0 +1,130 @@
+"""One method per server API route, grouped by resource, written once for both clients.
+
+Each resource is generic in what sending gives back: the plain document for
+:class:`~countersign.client.Client`, an awaitable of it for
+:class:`~countersign.client.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from .calls import Call, segment
+
+R = TypeVar("R")
+Document = dict[str, Any]
+
+
+class _Resource(Generic[R]):
+    def __init__(self, send: Callable[[Call], R]) -> None:
+        self._send = send
+
+
+class Users(_Resource[R]):
+    def upsert(
+        self,
+        user_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> R:
+        """``PUT /v1/users/{user_id}``: create or update a verified user."""
+        body = {"email": email, "name": name, "attributes": attributes}
+        fields = {key: value for key, value in body.items() if value is not None}
+        return self._send(
+            Call("PUT", f"/v1/users/{segment(user_id)}", json=fields, idempotent=True)
+        )
+
+    def conversations(
+        self, user_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> R:
+        """``GET /v1/users/{user_id}/conversations``: one page, newest activity first."""
+        params = {"limit": limit, "cursor": cursor}
+        path = f"/v1/users/{segment(user_id)}/conversations"
+        return self._send(Call("GET", path, params=params, idempotent=True))
+
+    def events(self, user_id: str, *, limit: int | None = None) -> R:
+        """``GET /v1/users/{user_id}/events``: what the user did, newest first."""
+        path = f"/v1/users/{segment(user_id)}/events"
+        return self._send(Call("GET", path, params={"limit": limit}, idempotent=True))
+
+
+class Notifications(_Resource[R]):
+    def create(
+        self,
+        *,
+        user_id: str,
+        title: str,
+        body: str | None = None,
+        url: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> R:
+        """``POST /v1/notifications``: notify a user, live on their verified sessions."""
+        fields = {"user_id": user_id, "title": title, "body": body, "url": url, "data": data}
+        document = {key: value for key, value in fields.items() if value is not None}
+        return self._send(Call("POST", "/v1/notifications", json=document))
+
+
+class Conversations(_Resource[R]):
+    def create(self, *, user_id: str, body: str, author: dict[str, Any] | None = None) -> R:
+        """``POST /v1/conversations``: start a conversation with a user."""
+        document: Document = {"user_id": user_id, "body": body}
+        if author is not None:
+            document["author"] = author
+        return self._send(Call("POST", "/v1/conversations", json=document))
+
+    def messages(
+        self, conversation_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> R:
+        """``GET /v1/conversations/{conversation_id}/messages``: one page, oldest first."""
+        path = f"/v1/conversations/{segment(conversation_id)}/messages"
+        params = {"limit": limit, "cursor": cursor}
+        return self._send(Call("GET", path, params=params, idempotent=True))
+
+    def post_message(
+        self,
+        conversation_id: str,
+        *,
+        body: str,
+        author: dict[str, Any],
+        client_id: str | None = None,
+    ) -> R:
+        """``POST /v1/conversations/{conversation_id}/messages``, as a bot or operator.
+
+        ``client_id`` makes a repeat the same message; one is made when not given, so
+        the client can retry this safely."""
+        document = {"body": body, "author": author, "client_id": client_id or _key()}
+        path = f"/v1/conversations/{segment(conversation_id)}/messages"
+        return self._send(Call("POST", path, json=document, idempotent=True))
+
+
+class Actions(_Resource[R]):
+    def call(
+        self, name: str, *, user_id: str | None = None, parameters: dict[str, Any] | None = None
+    ) -> R:
+        """``POST /v1/actions/{name}``: call a custom action for a user, or for none."""
+        document = {"user_id": user_id, "parameters": parameters or {}}
+        return self._send(Call("POST", f"/v1/actions/{segment(name)}", json=document))
+
+
+def _key() -> str:
+    return "cs-" + secrets.token_urlsafe(12)
+
+
+#: Every route the client calls, as (method, OpenAPI path): checked against the server's
+#: own document by the tests, so a new server route cannot be left out.
+ROUTES = frozenset(
+    {
+        ("PUT", "/v1/users/{user_id}"),
+        ("GET", "/v1/users/{user_id}/conversations"),
+        ("GET", "/v1/users/{user_id}/events"),
+        ("POST", "/v1/notifications"),
+        ("POST", "/v1/conversations"),
+        ("GET", "/v1/conversations/{conversation_id}/messages"),
+        ("POST", "/v1/conversations/{conversation_id}/messages"),
+        ("POST", "/v1/actions/{name}"),
+    }
+)
