@@ -51,6 +51,14 @@ class Users(_Resource[R]):
         path = f"/v1/users/{segment(user_id)}/events"
         return self._send(Call("GET", path, params={"limit": limit}, idempotent=True))
 
+    def export(self, user_id: str) -> R:
+        """``GET /v1/users/{user_id}/export``: everything stored about the user."""
+        return self._send(Call("GET", f"/v1/users/{segment(user_id)}/export", idempotent=True))
+
+    def erase(self, user_id: str) -> R:
+        """``DELETE /v1/users/{user_id}``: erase the user and all their data."""
+        return self._send(Call("DELETE", f"/v1/users/{segment(user_id)}", idempotent=True))
+
 
 class Notifications(_Resource[R]):
     def create(
@@ -121,6 +129,8 @@ ROUTES = frozenset(
         ("PUT", "/v1/users/{user_id}"),
         ("GET", "/v1/users/{user_id}/conversations"),
         ("GET", "/v1/users/{user_id}/events"),
+        ("GET", "/v1/users/{user_id}/export"),
+        ("DELETE", "/v1/users/{user_id}"),
         ("POST", "/v1/notifications"),
         ("POST", "/v1/conversations"),
         ("GET", "/v1/conversations/{conversation_id}/messages"),

@@ -37,6 +37,7 @@ from .routes import (
     demo,
     health,
     metrics,
+    privacy,
     server_api,
     server_messaging,
     stream,
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     )
     install_error_handlers(app)
     apis = [api.router for api in (health, widget, conversations, stream, server_api)]
-    apis += [server_messaging.router, actions.router]
+    apis += [server_messaging.router, privacy.router, actions.router]
     security = document_route_errors([*apis, widget_script.router])
     for router in apis:
         app.include_router(router)

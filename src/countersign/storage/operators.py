@@ -271,6 +271,22 @@ def revoke_operator_sessions(connection: Connection, operator_id: str, now: date
 # Audit ---------------------------------------------------------------------------
 
 
+def record_system_audit(
+    connection: Connection, actor: str, action: str, *, app_id: str, target: str, now: datetime
+) -> None:
+    """An audit row for what no operator did (``actor``: "server API", "command line")."""
+    connection.execute(
+        insert(OperatorAudit).values(
+            at=now,
+            app_id=app_id,
+            operator_id=actor[:40],
+            operator_email=actor[:255],
+            action=action[:40],
+            target=target[:64],
+        )
+    )
+
+
 def record_audit(
     connection: Connection,
     operator: OperatorRecord,

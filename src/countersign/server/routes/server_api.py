@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
-from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 
 from ...storage import contacts
@@ -17,6 +16,7 @@ from ..body import read_model
 from ..errors import ApiError
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
+from ..path_convertors import ANY_TEXT
 from ..state import StateDep
 from ..text import MAX_NAME_CHARS, storable_json, storable_text
 
@@ -29,19 +29,8 @@ class UserBody(msgspec.Struct, forbid_unknown_fields=True):
     attributes: dict[str, Any] | None = None
 
 
-class _AnyText(PathConvertor):
-    """The rest of the path, newlines and all: ``path`` (``.*``) stops at a newline, so
-    ``/v1/users/user%0Aadmin`` routed nowhere (a 404) instead of breaking the identifier
-    rule (a 422 like any other bad identifier)."""
-
-    regex = "(?s:.*)"
-
-
-register_url_convertor("any_text", _AnyText())
-
-
 @router.put(
-    "/users/{user_id:any_text}",
+    f"/users/{{user_id:{ANY_TEXT}}}",
     summary="Create or update a verified user with trusted attributes",
     openapi_extra=json_body(UserBody),
 )
