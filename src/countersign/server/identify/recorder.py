@@ -47,6 +47,7 @@ class VerificationRecorder:
         self._pending: list[PendingEntry] = []
         self._usage: dict[str, tuple[int, datetime]] = {}
         self._budget: dict[str, tuple[float, int]] = {}
+        self._flushing = asyncio.Lock()
 
     def record(self, entry: PendingEntry) -> None:
         self._pending.append(entry)
@@ -82,6 +83,14 @@ class VerificationRecorder:
         entry.secret_id = diagnosis.secret_id
 
     async def flush(self) -> None:
+        """Write everything recorded so far; when it returns, it is in the log.
+
+        One flush at a time: a flush called while the background one is writing its
+        chunks waits for it, instead of returning with those rows not yet written."""
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         pending, self._pending = self._pending, []
         usage, self._usage = self._usage, {}
         if not pending and not usage:
