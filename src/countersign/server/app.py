@@ -33,6 +33,8 @@ from .routes import (
     conversations,
     demo,
     health,
+    notifications_server,
+    notifications_widget,
     server_api,
     server_messaging,
     stream,
@@ -118,7 +120,17 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    for api in (health, widget, conversations, stream, server_api, server_messaging, actions):
+    for api in (
+        health,
+        widget,
+        conversations,
+        notifications_widget,
+        stream,
+        notifications_server,
+        server_api,
+        server_messaging,
+        actions,
+    ):
         app.include_router(api.router)
     app.include_router(dashboard_site.router)
     app.mount(dashboard_site.STATIC_PREFIX, dashboard_site.static_files(), name="dashboard")
