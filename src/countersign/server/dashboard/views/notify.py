@@ -30,10 +30,10 @@ class _Content:
 
     def __init__(self, title: str, body: str, category: str, label: str, url: str) -> None:
         self.title = title
-        self.body = body or None
-        self.url = None
+        self.body: str | None = body or None
+        self.url: str | None = None
         self.data: dict[str, Any] | None = None
-        self.category = category or None
+        self.category: str | None = category or None
         self.actions = [_Action(label, url)] if label or url else []
 
 
