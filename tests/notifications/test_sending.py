@@ -211,3 +211,45 @@ def test_actions_are_kept_and_listed(devices: Callable[..., Device], backend_api
     ]
     backend_api.notify("ada", "Invoice ready", category="billing", actions=actions)
     assert device.get("/notifications")["data"][0]["actions"] == actions
+
+
+def test_expired_keys_are_pruned(harness: Harness) -> None:
+    import asyncio
+
+    from countersign.retention import prune_now
+
+    run = harness.backend.database.run_sync
+    old = utcnow() - timedelta(hours=30)
+    for key in ("old-1", "old-2"):
+        run(
+            lambda c, key=key: notifications.send(
+                c,
+                app_id=harness.app_id,
+                user_ids=["ada"],
+                draft=NotificationDraft("t"),
+                now=old,
+                idempotency=notifications.Idempotency(key, "b" * 64),
+            )
+        )
+    run(
+        lambda c: notifications.send(
+            c,
+            app_id=harness.app_id,
+            user_ids=["ada"],
+            draft=NotificationDraft("t"),
+            now=utcnow(),
+            idempotency=notifications.Idempotency("fresh", "b" * 64),
+        )
+    )
+    days = timedelta(days=30)
+    pruned = asyncio.run(
+        prune_now(
+            harness.backend.database,
+            verification_log_retention=days,
+            webhook_retention=days,
+            action_log_retention=days,
+            chunk=1,
+        )
+    )
+    assert pruned.idempotency_keys == 2
+    assert count(harness, NotificationSend) == 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from .models import NotificationSend
@@ -67,10 +67,23 @@ def record_response(
     )
 
 
-def prune_sends(connection: Connection, now: datetime) -> int:
-    """Forget keys older than their lifetime: how many."""
+def prune_keys(connection: Connection, older_than: datetime, limit: int) -> int:
+    """Forget up to ``limit`` keys taken before ``older_than``, oldest first; how many.
+    Rows another node is pruning are skipped, not waited for (PostgreSQL)."""
+    chosen = connection.execute(
+        select(NotificationSend.app_id, NotificationSend.idempotency_key)
+        .where(NotificationSend.created_at < older_than)
+        .order_by(NotificationSend.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not chosen:
+        return 0
+    pairs = [(row.app_id, row.idempotency_key) for row in chosen]
     return int(
         connection.execute(
-            delete(NotificationSend).where(NotificationSend.created_at < now - KEY_LIFETIME)
+            delete(NotificationSend).where(
+                tuple_(NotificationSend.app_id, NotificationSend.idempotency_key).in_(pairs)
+            )
         ).rowcount
     )
