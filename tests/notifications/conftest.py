@@ -10,20 +10,9 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 
 from ..server.conftest import Harness, harness, make_harness
+from ..server.test_messaging_api import assert_error, bearer
 
-__all__ = ["Backend", "Device", "harness", "make_harness"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: Any, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    document = response.json()
-    assert set(document) == {"error"}, document
-    assert set(document["error"]) == {"code", "message"}, document
-    assert document["error"]["code"] == code, document
+__all__ = ["Backend", "Device", "assert_error", "harness", "make_harness"]
 
 
 class Device:

@@ -1,14 +1,17 @@
-"""The request bodies the notification routes share, and their checks into drafts."""
+"""What the notification routes share: the request bodies and their checks into
+drafts, and the query of a list (status, category, page)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
+from fastapi import Depends, Query
 
 from ...notifications.preferences import Change
 from ...notifications.rules import absolute_http_url, actions, category_name
-from ...storage.notifications import DEFAULT_CATEGORY, NotificationDraft
+from ...storage.notifications import DEFAULT_CATEGORY, NotificationDraft, View
 from ..errors import ApiError
 from ..text import storable_json, storable_text
 
@@ -73,3 +76,27 @@ def changes_of(body: PreferencesBody) -> dict[str, Change]:
     if len(body.categories) > 100:
         raise ApiError(422, "invalid_request", "at most 100 categories in one request")
     return {name: (c.in_app, c.email) for name, c in body.categories.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    status: Literal["unread", "read", "archived"] | None
+    category: str | None
+    limit: int
+    cursor: str | None
+
+    def view(self, default: View) -> View:
+        return self.status or default
+
+
+async def _listing(
+    status: Literal["unread", "read", "archived"] | None = Query(None),
+    category: str | None = Query(None, max_length=64),
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Listing:
+    # async: a sync dependency costs every request a trip through the thread pool.
+    return Listing(status, None if category is None else category_name(category), limit, cursor)
+
+
+ListingDep = Annotated[Listing, Depends(_listing)]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
@@ -25,7 +25,7 @@ from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
 from ..state import StateDep
 from .conversations import json_response
-from .notification_bodies import PreferencesBody, changes_of, draft_of
+from .notification_bodies import ListingDep, PreferencesBody, changes_of, draft_of
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
@@ -130,10 +130,7 @@ async def user_notifications(
     user_id: IdentifierPath,
     app_id: ApiAppDep,
     state: StateDep,
-    status: Literal["unread", "read", "archived"] | None = Query(None),
-    category: str | None = Query(None, max_length=64),
-    limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    listing: ListingDep,
 ) -> Response:
     user = identifier_field(user_id, "user_id")
 
@@ -144,10 +141,10 @@ async def user_notifications(
         return notification_rows.list_notifications(
             connection,
             contact_id,
-            view=status or "all",
-            category=category,
-            limit=limit,
-            cursor=cursor,
+            view=listing.view("all"),
+            category=listing.category,
+            limit=listing.limit,
+            cursor=listing.cursor,
         )
 
     return json_response(await state.backend.database.run(work))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
@@ -27,7 +27,7 @@ from ..errors import ApiError, documented_errors
 from ..openapi import json_body
 from ..state import StateDep
 from .conversations import json_response
-from .notification_bodies import PreferencesBody, changes_of
+from .notification_bodies import ListingDep, PreferencesBody, changes_of
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -48,25 +48,17 @@ def _category(value: str | None) -> str | None:
     summary="Notifications, newest first (without status: all not archived), with the unread count",
     responses=documented_errors({422: "invalid_request"}),
 )
-async def list_notifications(
-    session: SessionDep,
-    state: StateDep,
-    status: Literal["unread", "read", "archived"] | None = Query(None),
-    category: str | None = Query(None, max_length=64),
-    limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
-) -> Response:
+async def list_notifications(session: SessionDep, state: StateDep, listing: ListingDep) -> Response:
     if not session.verified:
         return json_response({"data": [], "next_cursor": None, "unread_count": 0})
-    scope = _category(category)
     document = await state.backend.database.run(
         lambda c: notification_rows.list_notifications(
             c,
             session.contact_id,
-            view=status or "inbox",
-            category=scope,
-            limit=limit,
-            cursor=cursor,
+            view=listing.view("inbox"),
+            category=listing.category,
+            limit=listing.limit,
+            cursor=listing.cursor,
         )
     )
     return json_response(document)
