@@ -1,7 +1,7 @@
 """notification inbox: categories, actions, seen and archived states, preferences,
 idempotent sends
 
-Revision ID: 0012_notification_inbox
+Revision ID: 0012
 Revises: 0009
 
 Existing notifications land in "general" with no actions; their read state is kept.
@@ -14,7 +14,7 @@ from alembic import op
 
 import countersign.storage.models
 
-revision = "0012_notification_inbox"
+revision = "0012"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
