@@ -61,3 +61,11 @@ def test_fanout_benchmark_runs() -> None:
     assert "KiB per connection" in output
     assert "a live notification reached" in output
     assert "INVALID" not in output
+
+
+def test_bulk_fanout_benchmark_runs() -> None:
+    output = run_benchmark("bulk_fanout.py", "--quick")
+    assert "bulk (one POST)" in output
+    assert "ratio bulk/serial" in output
+    assert "lost rounds 0, missing 0, order errors 0" in output
+    assert "INVALID" not in output

@@ -16,11 +16,12 @@ from typing import Final
 
 from sqlalchemy import Connection
 
-from . import messaging
+from . import messaging, notifications
 from .context import Backend
 from .storage import apps, contacts
 from .storage.conversations import Draft
 from .storage.encryption import SecretBox
+from .storage.notifications import NotificationDraft
 from .storage.private_files import make_private_dir, write_private_text
 from .vocabulary.clock import utcnow
 
@@ -108,14 +109,14 @@ def _seed(connection: Connection, app_id: str) -> None:
             draft=Draft("bot" if author == "Countersign" else "operator", author, body),
             now=now,
         )
-    other = contacts.ensure_verified_contact(connection, app_id, OTHER_USER.user_id, now)
-    messaging.send_notification(
+    notifications.send(
         connection,
         app_id=app_id,
-        contact_id=other,
-        title="Your card ending 4242 expires soon",
-        body="Private to Charles: an impersonator must never see this.",
-        url=None,
-        data={},
+        user_ids=[OTHER_USER.user_id],
+        draft=NotificationDraft(
+            "Your card ending 4242 expires soon",
+            "Private to Charles: an impersonator must never see this.",
+        ),
         now=now,
+        one_user=True,
     )

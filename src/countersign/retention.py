@@ -1,5 +1,6 @@
 """Retention: pruning the logs that would otherwise grow forever -- the verification
-log (a row per identify), the webhook outbox and the action log.
+log (a row per identify), the webhook outbox, the action log and the idempotency keys
+of notification sends (kept 24 hours).
 
 Every server node runs :func:`prune_until`; ``countersign db prune`` calls
 :func:`prune_now` once. A round removes verification-log entries older than
@@ -27,7 +28,7 @@ from sqlalchemy import Connection
 
 from .background import stopped_within
 from .settings import Settings
-from .storage import actions, verification_log, webhook_outbox
+from .storage import actions, notification_sends, verification_log, webhook_outbox
 from .storage.database import Database
 from .vocabulary.clock import utcnow
 
@@ -49,9 +50,15 @@ class Pruned:
     verification_log: int
     webhook_events: int
     action_calls: int
+    idempotency_keys: int = 0  # of notification sends, past their 24 hours
 
     def __bool__(self) -> bool:
-        return bool(self.verification_log or self.webhook_events or self.action_calls)
+        return bool(
+            self.verification_log
+            or self.webhook_events
+            or self.action_calls
+            or self.idempotency_keys
+        )
 
 
 async def prune_now(
@@ -77,7 +84,12 @@ async def prune_now(
     )
     events = await _drain(database, webhook_outbox.prune, now - webhook_retention, chunk, stop)
     calls = await _drain(database, actions.prune_calls, now - action_log_retention, chunk, stop)
-    return Pruned(verification_log=log_rows, webhook_events=events, action_calls=calls)
+    keys = await _drain(
+        database, notification_sends.prune_keys, now - notification_sends.KEY_LIFETIME, chunk, stop
+    )
+    return Pruned(
+        verification_log=log_rows, webhook_events=events, action_calls=calls, idempotency_keys=keys
+    )
 
 
 async def _drain(

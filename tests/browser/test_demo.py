@@ -69,10 +69,14 @@ def test_demo_flow_verifies_sends_and_updates_live(
     expect(tab.bell).to_have_attribute("aria-label", "Notifications, 2 unread")
     tab.bell.click()
     expect(tab.panel.get_by_role("heading")).to_have_text("Notifications")
+    # Opening the list clears the bell's badge (seen) and reads nothing.
+    expect(badge).to_be_hidden()
+    expect(tab.bell).to_have_attribute("aria-label", "Notifications, 2 unread")
     page.get_by_role("button", name=re.compile(r"^Unread\. Your export is ready")).click()
-    expect(badge).to_have_text("1")
-    page.reload()  # the read state is the server's, not the page's
-    expect(badge).to_have_text("1")
+    expect(tab.bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+    page.reload()  # the read and seen states are the server's, not the page's
+    expect(tab.bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+    expect(badge).to_be_hidden()
 
     # A screenshot of the open widget (scripts/screenshot_widget.py makes docs/widget.png).
     tab.launcher.click()

@@ -62,6 +62,20 @@ def test_the_sync_client_end_to_end(served: Served) -> None:
         assert odd["user_id"] == "a/b c?d"
         notification = client.notifications.create(user_id="1235", title="Invoice ready")
         assert notification["title"] == "Invoice ready"
+        once = client.notifications.create(user_id="1235", title="Once", idempotency_key="n-1")
+        again = client.notifications.create(user_id="1235", title="Once", idempotency_key="n-1")
+        assert again["id"] == once["id"]  # the key made the repeat the first result
+        client.users.upsert("1236")
+        bulk = client.notifications.create(
+            user_ids=["1235", "1236"], title="Maintenance", category="status"
+        )
+        assert len(bulk["data"]) == 2
+        titles = [n["title"] for n in client.pages(client.notifications.list, "1235")]
+        assert sorted(titles) == ["Invoice ready", "Maintenance", "Once"]
+        client.notifications.set_preferences("1236", {"status": {"in_app": False, "email": False}})
+        assert client.notifications.preferences("1236")["categories"]["status"]["in_app"] is False
+        client.notifications.delete(notification["id"])
+        assert len(client.notifications.list("1235")["data"]) == 2
         started = client.conversations.create(user_id="1235", body="Hello", author=BOT)
         conversation_id = started["id"]
         first = client.conversations.post_message(

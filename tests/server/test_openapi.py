@@ -191,3 +191,39 @@ def test_every_operation_lists_the_statuses_its_shape_implies(harness: Harness) 
             assert {"413", "415", "422"} <= statuses, where
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert {"404", "422"} <= statuses, where
+
+
+def test_notification_routes_are_documented_with_their_bodies(harness: Harness) -> None:
+    document = openapi(harness)
+    paths = document["paths"]
+    for path, method in [
+        ("/v1/notifications", "post"),
+        ("/v1/notifications/{notification_id}", "delete"),
+        ("/v1/users/{user_id}/notifications", "get"),
+        ("/v1/preferences/{user_id}", "get"),
+        ("/v1/preferences/{user_id}", "put"),
+        ("/v1/widget/notifications", "get"),
+        ("/v1/widget/notifications/counts", "get"),
+        ("/v1/widget/notifications/seen", "post"),
+        ("/v1/widget/notifications/read-all", "post"),
+        ("/v1/widget/notifications/archive-all", "post"),
+        ("/v1/widget/preferences", "get"),
+        ("/v1/widget/preferences", "put"),
+    ] + [
+        (f"/v1/widget/notifications/{{notification_id}}/{action}", "post")
+        for action in ("read", "unread", "archive", "unarchive")
+    ]:
+        assert method in paths.get(path, {}), (path, method)
+    send = resolve(json_schema(paths["/v1/notifications"]["post"]), document)
+    assert {"user_id", "user_ids", "title", "category", "actions", "idempotency_key"} <= set(
+        send["properties"]
+    )
+    assert send["required"] == ["title"]
+    assert send["additionalProperties"] is False
+    assert "409" in paths["/v1/notifications"]["post"]["responses"]
+    preferences = resolve(json_schema(paths["/v1/widget/preferences"]["put"]), document)
+    assert preferences["required"] == ["categories"]
+    read_all = paths["/v1/widget/notifications/read-all"]["post"]["requestBody"]
+    assert read_all["required"] is False
+    status = {p["name"]: p for p in paths["/v1/widget/notifications"]["get"]["parameters"]}
+    assert set(status["status"]["schema"]["anyOf"][0]["enum"]) == {"unread", "read", "archived"}

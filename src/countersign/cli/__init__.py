@@ -11,6 +11,7 @@ from click_default_group import DefaultGroup
 
 from .actions import actions_group
 from .apps import apps_group
+from .categories import categories_group
 from .contacts import contacts_group
 from .db import db_group
 from .identity import sign_command, verify_command
@@ -42,6 +43,7 @@ cli.add_command(secrets_group)
 cli.add_command(keys_group)
 cli.add_command(log_command)
 cli.add_command(webhooks_group)
+cli.add_command(categories_group)
 cli.add_command(actions_group)
 cli.add_command(operators_group)
 cli.add_command(contacts_group)

@@ -140,6 +140,7 @@ def prune_command(
         "verification_log": pruned.verification_log,
         "webhook_events": pruned.webhook_events,
         "action_calls": pruned.action_calls,
+        "idempotency_keys": pruned.idempotency_keys,
         "verification_log_days": log_days.days,
         "webhook_days": webhook.days,
         "action_log_days": calls.days,
@@ -148,7 +149,8 @@ def prune_command(
         f"removed {pruned.verification_log} verification-log entries older than "
         f"{log_days.days} days, "
         f"{pruned.webhook_events} webhook events older than {webhook.days} days "
-        f"(with their deliveries and attempts) and {pruned.action_calls} action calls "
-        f"older than {calls.days} days"
+        f"(with their deliveries and attempts), {pruned.action_calls} action calls "
+        f"older than {calls.days} days and {pruned.idempotency_keys} notification "
+        "idempotency keys older than 24 hours"
     )
     emit(document, as_json=as_json, text=text)

@@ -64,16 +64,64 @@ class Notifications(_Resource[R]):
     def create(
         self,
         *,
-        user_id: str,
         title: str,
+        user_id: str | None = None,
+        user_ids: list[str] | None = None,
         body: str | None = None,
         url: str | None = None,
         data: dict[str, Any] | None = None,
+        category: str | None = None,
+        actions: list[dict[str, str]] | None = None,
+        idempotency_key: str | None = None,
     ) -> R:
-        """``POST /v1/notifications``: notify a user, live on their verified sessions."""
-        fields = {"user_id": user_id, "title": title, "body": body, "url": url, "data": data}
+        """``POST /v1/notifications``: notify one user (``user_id``) or up to 1,000
+        (``user_ids``), live on their verified sessions.
+
+        ``idempotency_key`` makes a repeat within 24 hours answer the first result and
+        create nothing; one is made when not given, so the client can retry safely."""
+        fields = {
+            "title": title,
+            "user_id": user_id,
+            "user_ids": user_ids,
+            "body": body,
+            "url": url,
+            "data": data,
+            "category": category,
+            "actions": actions,
+            "idempotency_key": idempotency_key or _key(),
+        }
         document = {key: value for key, value in fields.items() if value is not None}
-        return self._send(Call("POST", "/v1/notifications", json=document))
+        return self._send(Call("POST", "/v1/notifications", json=document, idempotent=True))
+
+    def list(
+        self,
+        user_id: str,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> R:
+        """``GET /v1/users/{user_id}/notifications``: one page, with their states."""
+        params = {"status": status, "category": category, "limit": limit, "cursor": cursor}
+        path = f"/v1/users/{segment(user_id)}/notifications"
+        return self._send(Call("GET", path, params=params, idempotent=True))
+
+    def delete(self, notification_id: str) -> R:
+        """``DELETE /v1/notifications/{notification_id}``."""
+        path = f"/v1/notifications/{segment(notification_id)}"
+        return self._send(Call("DELETE", path, idempotent=True))
+
+    def preferences(self, user_id: str) -> R:
+        """``GET /v1/preferences/{user_id}``: the user's choices per category and channel."""
+        path = f"/v1/preferences/{segment(user_id)}"
+        return self._send(Call("GET", path, idempotent=True))
+
+    def set_preferences(self, user_id: str, categories: dict[str, dict[str, bool]]) -> R:
+        """``PUT /v1/preferences/{user_id}``: ``{"billing": {"in_app": True, "email": False}}``."""
+        path = f"/v1/preferences/{segment(user_id)}"
+        document = {"categories": categories}
+        return self._send(Call("PUT", path, json=document, idempotent=True))
 
 
 class Conversations(_Resource[R]):
@@ -132,6 +180,10 @@ ROUTES = frozenset(
         ("GET", "/v1/users/{user_id}/export"),
         ("DELETE", "/v1/users/{user_id}"),
         ("POST", "/v1/notifications"),
+        ("GET", "/v1/users/{user_id}/notifications"),
+        ("DELETE", "/v1/notifications/{notification_id}"),
+        ("GET", "/v1/preferences/{user_id}"),
+        ("PUT", "/v1/preferences/{user_id}"),
         ("POST", "/v1/conversations"),
         ("GET", "/v1/conversations/{conversation_id}/messages"),
         ("POST", "/v1/conversations/{conversation_id}/messages"),

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..storage import conversations
+from ..storage.announce import announce
 from ..storage.conversations import Draft
 from ..vocabulary.stream import StreamItem
-from .announce import announce
 
 
 def start_conversation(

@@ -37,6 +37,8 @@ from .routes import (
     demo,
     health,
     metrics,
+    notifications_server,
+    notifications_widget,
     privacy,
     server_api,
     server_messaging,
@@ -128,8 +130,21 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    apis = [api.router for api in (health, widget, conversations, stream, server_api)]
-    apis += [server_messaging.router, privacy.router, actions.router]
+    apis = [
+        api.router
+        for api in (
+            health,
+            widget,
+            conversations,
+            notifications_widget,
+            stream,
+            notifications_server,
+            server_api,
+            server_messaging,
+            privacy,
+            actions,
+        )
+    ]
     security = document_route_errors([*apis, widget_script.router])
     for router in apis:
         app.include_router(router)

@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WIDGET_PREFIX = "/v1/widget/"
 _PREFLIGHT_HEADERS = {
-    "access-control-allow-methods": "GET, POST, OPTIONS",
+    # PUT: the user's notification preferences (PUT /v1/widget/preferences).
+    "access-control-allow-methods": "GET, POST, PUT, OPTIONS",
     "access-control-allow-headers": "authorization, content-type",
     "access-control-max-age": "600",
 }

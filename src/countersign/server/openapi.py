@@ -15,13 +15,13 @@ _REF_TEMPLATE = "#/components/schemas/{name}"
 _COMPONENTS: dict[str, Any] = {}
 
 
-def json_body(model: type) -> dict[str, Any]:
-    """``openapi_extra`` documenting a required JSON body of ``model``'s schema."""
+def json_body(model: type, *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body of ``model``'s schema."""
     (schema,), components = msgspec.json.schema_components([model], ref_template=_REF_TEMPLATE)
     _COMPONENTS.update(components)
     return {
         "requestBody": {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": schema}},
         }
     }

@@ -29,14 +29,17 @@
   }).map(([field, names]) => [field, both(names)]);
   // Widget settings that ride along in boot/update objects: never user metadata.
   const SETTINGS = both("app_id color action_color background_color alignment hide_default_launcher " +
-    "horizontal_padding vertical_padding custom_launcher_selector language_override");
+    "horizontal_padding vertical_padding custom_launcher_selector language_override notification_toasts");
 
   let token = null; // the session token: this variable is its only home
+  // The notification inbox of a session: counts, the view and category shown, preferences.
+  const inbox = () => ({ counts: { unread: 0, unseen: 0, categories: {} }, nView: "inbox", nCat: null,
+    prefs: null, prefsOpen: false, undo: null });
   const S = {
     appId: script?.getAttribute("data-app-id") || null, epoch: 0, contact: null, claim: null,
     identity: { status: "anonymous", reason: null }, seq: null, loaded: false, listed: false,
-    convs: {}, msgs: {}, threads: {}, unseen: {}, notes: [], unread: 0,
-    open: false, view: "list", thread: null, applied: null, refused: null,
+    convs: {}, msgs: {}, threads: {}, unseen: {}, notes: [], unread: 0, ...inbox(),
+    toasts: true, open: false, view: "list", thread: null, applied: null, refused: null,
   };
   let want = null; // the identity the page asked for: claim fields + user_metadata
   let batch = null;
@@ -115,6 +118,7 @@
     if (id && !S.appId) S.appId = String(id); // the tag's data-app-id wins
     if (o.color) S.color = String(o.color);
     if (has(o, "hide_default_launcher")) S.hideLauncher = !!o.hide_default_launcher;
+    if (has(o, "notification_toasts")) S.toasts = o.notification_toasts !== false;
     render();
   }
   // The identity commands of one tick are merged into one identify call.
@@ -156,7 +160,7 @@
     token = null;
     Object.assign(S, {
       identity: { status: "anonymous", reason: null }, contact: null, claim: null, seq: null,
-      loaded: false, listed: false, convs: {}, threads: {}, unseen: {}, notes: [], unread: 0,
+      loaded: false, listed: false, convs: {}, threads: {}, unseen: {}, notes: [], unread: 0, ...inbox(),
       msgs: first && S.msgs.new ? { new: S.msgs.new } : {},
     });
     if (!(first && S.thread === "new")) Object.assign(S, { view: "list", thread: null });
@@ -251,15 +255,124 @@
       render();
     }, noop);
     if (S.identity.status === "verified") {
-      api("GET", "/v1/widget/notifications?limit=50").then((doc) => {
-        const known = new Set(doc.data.map((n) => n.id));
-        S.notes = doc.data.concat(S.notes.filter((n) => !known.has(n.id)));
-        S.notes.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
-        S.unread = doc.unread_count;
-        render();
-      }, noop);
+      loadNotes();
+      api("GET", "/v1/widget/notifications/counts").then(setCounts, noop);
+      loadPrefs();
     }
     if (S.view === "thread" && S.thread !== "new") loadThread(S.thread);
+  }
+  // ---- the notification inbox: what the open view shows, kept in step with the stream
+  const fits = (n) => (S.nCat == null || n.category === S.nCat) && (S.nView === "archived"
+    ? !!n.archived_at : !n.archived_at && (S.nView !== "unread" || !n.read_at));
+  const byTime = (a, b) => (a.created_at < b.created_at ? 1 : -1);
+  const noteQuery = () => (S.nView === "inbox" ? "" : "&status=" + S.nView)
+    + (S.nCat ? "&category=" + encodeURIComponent(S.nCat) : "");
+  function loadNotes() {
+    const q = noteQuery();
+    api("GET", "/v1/widget/notifications?limit=50" + q).then((doc) => {
+      if (q !== noteQuery()) return; // the user switched views meanwhile
+      const known = new Set(doc.data.map((n) => n.id));
+      S.notes = doc.data.concat(S.notes.filter((n) => !known.has(n.id) && fits(n))).sort(byTime);
+      render();
+    }, noop);
+  }
+  function setCounts(counts) {
+    if (!counts) return;
+    S.counts = counts;
+    S.unread = counts.unread;
+    render();
+  }
+  // A notification as it now is: shown if the open view wants it, dropped if not.
+  function putNote(n) {
+    const i = S.notes.findIndex((x) => x.id === n.id);
+    if (i >= 0) S.notes[i] = Object.assign(S.notes[i], n);
+    else if (fits(n)) S.notes.push(n);
+    S.notes = S.notes.filter(fits).sort(byTime);
+  }
+  const looking = () => S.open && S.view === "notifications" && !document.hidden;
+  function markSeen() {
+    if (E.toast) E.toast.hidden = true; // the list itself is in view now
+    if (!S.counts.unseen || S.identity.status !== "verified") return;
+    S.counts = { ...S.counts, unseen: 0 }; // the badge clears now; the server agrees below
+    render();
+    api("POST", "/v1/widget/notifications/seen").then(setCounts, noop);
+  }
+  function noteEvent(type, d) {
+    const now = new Date().toISOString();
+    if (type === "notification.created") {
+      if (S.notes.some((n) => n.id === d.id)) return;
+      putNote(d);
+      const c = S.counts;
+      const cat = c.categories[d.category] || { unread: 0 };
+      S.counts = { unread: c.unread + 1, unseen: c.unseen + 1,
+        categories: { ...c.categories, [d.category]: { unread: cat.unread + 1 } } };
+      S.unread = S.counts.unread;
+      if (looking()) markSeen();
+      else toast(d);
+    } else if (type === "notification.deleted") {
+      S.notes = S.notes.filter((n) => n.id !== d.id);
+    } else if (type === "notification.read_all" || type === "notification.archived_all") {
+      const ids = new Set(d.ids || []);
+      const field = type === "notification.read_all" ? { read: true, read_at: now } : { archived_at: now };
+      S.notes.forEach((n) => { if (ids.has(n.id)) Object.assign(n, field); });
+      S.notes = S.notes.filter(fits);
+      if (type === "notification.archived_all" && S.nView === "archived") loadNotes();
+    } else if (type === "preferences.updated") {
+      S.prefs = d;
+    } else if (d.id && type !== "notification.seen") {
+      const { counts, unread_count, ...n } = d;
+      putNote(n);
+    }
+    if (d.counts) setCounts(d.counts);
+    else if (typeof d.unread_count === "number") S.unread = d.unread_count;
+  }
+  function toast(n) {
+    if (!S.toasts || !root) return;
+    clearTimeout(S.toastTimer);
+    E.toast.replaceChildren(h("strong", { text: n.title }), n.body ? h("span", { text: n.body }) : null);
+    E.toast.hidden = false;
+    S.toastTimer = setTimeout(() => { E.toast.hidden = true; }, 4000);
+  }
+  function moveNote(n, to) {
+    const undo = { archive: "unarchive", unarchive: "archive", read: "unread", unread: "read" }[to];
+    return api("POST", `/v1/widget/notifications/${encodeURIComponent(n.id)}/${to}`, {}).then((doc) => {
+      noteEvent("notification." + to, doc);
+      api("GET", "/v1/widget/notifications/counts").then(setCounts, noop);
+      render();
+      return undo;
+    });
+  }
+  function archiveNote(n) {
+    const to = n.archived_at ? "unarchive" : "archive";
+    moveNote(n, to).then(() => {
+      clearTimeout(S.undo?.timer);
+      S.undo = { n, to, timer: setTimeout(() => { S.undo = null; render(); }, 6000) };
+      render();
+    }, (e) => e !== STALE && warn(`${to} failed: ${e.code}`));
+  }
+  function undoMove() {
+    const u = S.undo;
+    if (!u) return;
+    clearTimeout(u.timer);
+    S.undo = null;
+    moveNote(u.n, u.to === "archive" ? "unarchive" : "archive").catch(noop);
+  }
+  function everything(what) {
+    const body = S.nCat ? { category: S.nCat } : {};
+    api("POST", `/v1/widget/notifications/${what}-all`, body).then((doc) => {
+      noteEvent(what === "read" ? "notification.read_all" : "notification.archived_all", doc);
+      render();
+    }, (e) => e !== STALE && warn(`${what}-all failed: ${e.code}`));
+  }
+  const loadPrefs = () => api("GET", "/v1/widget/preferences").then((doc) => { S.prefs = doc; render(); }, noop);
+  function togglePrefs() {
+    S.prefsOpen = !S.prefsOpen;
+    if (S.prefsOpen) loadPrefs(); // a category first seen since the last look is listed
+    render();
+  }
+  function choose(name, channel, on) {
+    api("PUT", "/v1/widget/preferences", { categories: { [name]: { [channel]: on } } })
+      .then((doc) => { S.prefs = doc; render(); }, (e) => { if (e !== STALE) { warn("preferences failed: " + e.code); render(); } });
   }
   const addConv = (c) => { S.convs[c.id] = Object.assign(S.convs[c.id] || {}, c); };
   const sortMsgs = (list) => list.sort((a, b) => (a.seq || 1e15) - (b.seq || 1e15));
@@ -299,13 +412,7 @@
     const d = ev.data || {};
     if (ev.type === "conversation.created") addConv(d);
     else if (ev.type === "message.created") upsertMessage(d, true);
-    else if (ev.type === "notification.created" && !S.notes.some((n) => n.id === d.id)) {
-      S.notes.unshift(d);
-      if (!d.read) S.unread++;
-    } else if (ev.type === "notification.read") {
-      S.notes.forEach((n) => { if (n.id === d.id) Object.assign(n, { read: true, read_at: d.read_at }); });
-      if (typeof d.unread_count === "number") S.unread = d.unread_count;
-    }
+    else if (ev.type.startsWith("notification.") || ev.type === "preferences.updated") noteEvent(ev.type, d);
     emit(ev.type, d);
     render();
   }
@@ -411,7 +518,7 @@
     n.read = true;
     S.unread = Math.max(0, S.unread - 1);
     render();
-    api("POST", `/v1/widget/notifications/${encodeURIComponent(n.id)}/read`, {}).catch((e) => {
+    moveNote(n, "read").catch((e) => {
       if (e === STALE) return;
       n.read = false;
       S.unread++;
@@ -504,7 +611,31 @@ textarea{flex:1;resize:none;border:1px solid var(--ln);border-radius:14px;paddin
  background:var(--bg);min-height:42px;max-height:120px}
 textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
 .sendb{flex:none;width:42px;height:42px;border-radius:12px;--i:19px}
-.brand{font-size:11.5px;text-align:center;padding:0 0 10px}`;
+.brand{font-size:11.5px;text-align:center;padding:0 0 10px}
+.nbar{padding:8px 10px 0;border-bottom:1px solid var(--ln)}
+.chips{display:flex;gap:6px;overflow-x:auto;padding-bottom:8px}
+.chip{flex:none;padding:4px 10px;border-radius:14px;background:var(--sf);font-size:12.5px;font-weight:600}
+.chip[aria-pressed=true]{background:var(--a);color:var(--af)}
+.chip .count{margin-left:4px}
+.tools{display:flex;gap:8px;align-items:center;justify-content:space-between;padding-bottom:6px;font-size:12.5px}
+.seg{display:flex;gap:2px}.seg button{padding:3px 8px;border-radius:8px;color:var(--mu);font-weight:600}
+.seg button[aria-pressed=true]{background:var(--sf);color:var(--fg)}
+.link{color:var(--a);font-weight:600;font-size:12.5px;white-space:nowrap}
+.note{border-radius:12px}.note:hover{background:var(--sf)}
+.note .item:hover{background:none}
+.acts{display:flex;gap:6px;flex-wrap:wrap;padding:0 12px 10px 33px}
+.act{padding:5px 11px;border-radius:9px;border:1px solid var(--ln);font-weight:600;font-size:12.5px;color:var(--a);text-decoration:none}
+.act.primary-act{background:var(--a);color:var(--af);border-color:var(--a)}
+.arch{margin-left:auto;color:var(--mu);font-size:12px;font-weight:600;padding:5px 6px}
+.undo,.toast{display:flex;gap:10px;align-items:center;justify-content:space-between;background:var(--fg);color:var(--bg);
+ border-radius:10px;padding:9px 12px;margin:8px;font-size:13px}
+.undo button{color:inherit;text-decoration:underline;font-weight:700}
+.toast{position:absolute;right:0;bottom:64px;width:300px;flex-direction:column;align-items:flex-start;gap:2px;margin:0;
+ box-shadow:0 8px 24px #11182740}
+.toast span{opacity:.8}
+.prefs{padding:6px 14px}
+.prefs li{display:flex;align-items:center;gap:10px;padding:9px 0;border-bottom:1px solid var(--ln)}
+.prefs label{display:flex;gap:5px;align-items:center;font-size:12.5px;color:var(--mu)}`;
 
   let root = null;
   const E = {};
@@ -544,7 +675,17 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.list = h("ul", { "aria-label": "Your conversations" });
     E.msgs = h("ol", { cls: "msgs", role: "log", "aria-label": "Messages in this conversation" });
     E.notes = h("ul", { "aria-label": "Your notifications" });
-    E.body = h("div", { cls: "body", id: "cs-body", role: "tabpanel", "aria-labelledby": "cs-title" }, E.list, E.msgs, E.notes);
+    E.chips = h("div", { cls: "chips", role: "group", "aria-label": "Categories" });
+    E.seg = h("div", { cls: "seg", role: "group", "aria-label": "Show" },
+      ...[["unread", "Unread"], ["inbox", "All"], ["archived", "Archived"]].map(([v, label]) =>
+        h("button", { type: "button", "data-view": v, onclick: () => { S.nView = v; S.prefsOpen = false; loadNotes(); render(); } }, label)));
+    E.readAll = h("button", { cls: "link", type: "button", onclick: () => everything("read") }, "Mark all read");
+    E.prefsBtn = h("button", { cls: "link", type: "button", onclick: togglePrefs }, "Preferences");
+    E.nbar = h("div", { cls: "nbar" }, E.chips, h("div", { cls: "tools" }, E.seg, E.readAll, E.prefsBtn));
+    E.undoBar = h("div", { cls: "undo", role: "status", hidden: true });
+    E.prefs = h("ul", { cls: "prefs", "aria-label": "Notification preferences" });
+    E.body = h("div", { cls: "body", id: "cs-body", role: "tabpanel", "aria-labelledby": "cs-title" }, E.list, E.msgs,
+      E.nbar, E.undoBar, E.notes, E.prefs);
     E.input = h("textarea", { rows: 1, "aria-label": "Write a message", placeholder: "Write a message…", maxlength: 10000, onkeydown: composeKeys, oninput: grow });
     E.composer = h("form", { cls: "composer", onsubmit: submit }, E.input,
       h("button", { cls: "g acc sendb", type: "submit", "aria-label": "Send" }, svg("send")));
@@ -559,7 +700,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.launchBadge = h("span", { cls: "badge", "aria-hidden": "true" });
     E.launch = button("g acc round launch", null, () => toggle("list", E.launch), svg("chat"), E.launchBadge);
     for (const el of [E.bell, E.launch]) el.setAttribute("aria-controls", "cs-panel");
-    E.dock = h("div", { cls: "dock" }, E.bell, E.launch);
+    E.toast = h("div", { cls: "toast", role: "status", hidden: true, onclick: () => { E.toast.hidden = true; openPanel("notifications", E.bell); } });
+    E.dock = h("div", { cls: "dock" }, E.toast, E.bell, E.launch);
     const onkeydown = (e) => { if (e.key === "Escape" && S.open) { e.stopPropagation(); close(); } };
     E.wrap = h("div", { cls: "cs", onkeydown }, E.panel, E.dock);
     E.shadow.append(h("style", { text: CSS }), E.wrap);
@@ -598,12 +740,17 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     Object.assign(E.tabCount, { textContent: S.unread, hidden: !S.unread });
     E.list.hidden = view !== "list";
     E.msgs.hidden = E.composer.hidden = view !== "thread";
-    E.notes.hidden = !notes;
+    E.notes.hidden = !notes || S.prefsOpen;
+    E.nbar.hidden = !notes;
+    E.prefs.hidden = !notes || !S.prefsOpen;
+    E.undoBar.hidden = !notes || !S.undo;
     E.foot.hidden = view !== "list";
     E.panel.hidden = !S.open;
     E.dock.hidden = !!S.hideLauncher;
     E.bell.hidden = !verified;
-    Object.assign(E.bellBadge, { textContent: S.unread > 99 ? "99+" : S.unread, hidden: !S.unread });
+    // The bell shows what arrived since the list was last opened; the tab shows unread.
+    const fresh = S.counts.unseen;
+    Object.assign(E.bellBadge, { textContent: fresh > 99 ? "99+" : fresh, hidden: !fresh });
     attrs(E.bell, { "aria-label": unread, "aria-expanded": S.open && notes });
     const unseen = Object.keys(S.unseen).length;
     Object.assign(E.launchBadge, { textContent: unseen, hidden: !unseen });
@@ -664,13 +811,48 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     if (stick || S.scrollDown) E.body.scrollTop = E.body.scrollHeight;
     S.scrollDown = false;
   }
+  const label = (name) => S.prefs?.categories?.[name]?.label || name.charAt(0).toUpperCase() + name.slice(1);
   function renderNotes() {
-    E.notes.replaceChildren(...S.notes.map((n) => row("n" + n.id, !n.read,
-      `${n.read ? "" : "Unread. "}${n.title}${n.body ? ". " + n.body : ""}`, () => {
-        readNote(n);
-        if (/^(https?:\/\/|\/)/.test(n.url || "")) window.location.assign(n.url);
-      }, null, n.title, n.created_at, n.body)));
-    if (!S.notes.length) E.notes.append(empty("You're all caught up", "Notifications from the team show up here."));
+    const cats = Object.keys({ ...S.counts.categories, ...(S.prefs?.categories || {}) }).sort();
+    E.chips.replaceChildren(...[null, ...cats].map((c) => {
+      const unread = c == null ? S.counts.unread : S.counts.categories[c]?.unread || 0;
+      const name = c == null ? "All" : label(c);
+      return h("button", { cls: "chip", type: "button", "data-key": "k" + c, "aria-pressed": String(S.nCat === c),
+        "aria-label": `${name}, ${unread} unread`, onclick: () => { S.nCat = c; S.prefsOpen = false; loadNotes(); render(); } },
+      name, unread ? h("span", { cls: "count", text: unread }) : null);
+    }));
+    E.chips.hidden = cats.length < 2;
+    for (const b of E.seg.children) b.setAttribute("aria-pressed", String(b.dataset.view === S.nView));
+    attrs(E.prefsBtn, { "aria-expanded": String(S.prefsOpen) });
+    if (S.undo) {
+      E.undoBar.replaceChildren(h("span", { text: S.undo.to === "archive" ? "Notification archived." : "Notification restored." }),
+        h("button", { type: "button", onclick: undoMove }, "Undo"));
+    }
+    E.notes.replaceChildren(...S.notes.map(noteRow));
+    if (!S.notes.length) {
+      E.notes.append(S.nView === "archived" ? empty("Nothing archived", "Archived notifications are kept here.")
+        : empty("You're all caught up", "Notifications from the team show up here."));
+    }
+    E.prefs.replaceChildren(...Object.entries(S.prefs?.categories || {}).map(([name, p]) => h("li", null,
+      h("span", { cls: "grow title", text: p.label }),
+      ...[["in_app", "In-app"], ["email", "Email"]].map(([channel, text]) => h("label", null,
+        h("input", { type: "checkbox", checked: p[channel], "data-key": `p${name}.${channel}`,
+          "aria-label": `${p.label}: ${text}`, onchange: (e) => choose(name, channel, e.target.checked) }), text)))));
+  }
+  const safeUrl = (url) => /^https?:\/\//i.test(url || "");
+  function noteRow(n) {
+    const main = row("n" + n.id, !n.read, `${n.read ? "" : "Unread. "}${n.title}${n.body ? ". " + n.body : ""}`, () => {
+      readNote(n);
+      if (/^(https?:\/\/|\/)/.test(n.url || "")) window.location.assign(n.url);
+    }, null, n.title, n.created_at, n.body).firstChild;
+    const acts = (n.actions || []).filter((a) => safeUrl(a.url)).map((a, i) => h("a", {
+      cls: "act" + (i === 0 ? " primary-act" : ""), href: a.url, target: "_blank", rel: "noopener noreferrer",
+      onclick: () => readNote(n) }, a.label));
+    const arch = h("button", { cls: "arch", type: "button", "data-key": "a" + n.id,
+      "aria-label": `${n.archived_at ? "Unarchive" : "Archive"} ${n.title}`, onclick: () => archiveNote(n) },
+    n.archived_at ? "Unarchive" : "Archive");
+    return h("li", { cls: "note" + (n.read ? " read" : ""), "data-id": n.id, "data-category": n.category }, main,
+      h("div", { cls: "acts" }, ...acts, arch));
   }
 
   function focusView() {
@@ -680,6 +862,7 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
   }
   function show(view) {
     S.view = view;
+    if (view === "notifications") markSeen();
     if (view !== "thread") S.thread = null;
     render();
     focusView();
@@ -689,6 +872,7 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     if (opener) S.opener = opener;
     S.open = true;
     if (view) S.view = view;
+    if (S.view === "notifications") markSeen();
     if (!token) ensureSession().catch(noop);
     render();
     focusView();

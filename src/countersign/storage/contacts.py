@@ -268,3 +268,25 @@ def verified_contact_id(connection: Connection, app_id: str, user_id: str) -> st
         )
     ).scalar_one_or_none()
     return None if found is None else str(found)
+
+
+def ensure_verified_contacts(
+    connection: Connection, app_id: str, user_ids: Sequence[str], now: datetime
+) -> dict[str, str]:
+    """:func:`ensure_verified_contact` for many users: contact ids by user id, found in
+    one query, the missing ones created the one way."""
+    found = {
+        str(user_id): str(contact_id)
+        for user_id, contact_id in connection.execute(
+            select(Contact.user_id, Contact.id).where(
+                Contact.app_id == app_id, VERIFIED_CONTACT, Contact.user_id.in_(list(user_ids))
+            )
+        )
+    }
+    for user_id in user_ids:
+        if user_id not in found:
+            row = create_verified(
+                connection, app_id, "user_id", user_id=user_id, email=None, now=now
+            )
+            found[user_id] = str(row[0])
+    return found

@@ -6,6 +6,7 @@ widget replays from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,49 @@ def append_stream_event(
         )
     )
     return StreamItem(app_id, contact_id, int(seq), type_, data)
+
+
+def append_stream_events(
+    connection: Connection,
+    app_id: str,
+    events: Sequence[tuple[str, str, dict[str, Any]]],
+    now: datetime,
+) -> list[StreamItem]:
+    """:func:`append_stream_event` for many contacts at once, each named once: one
+    ``UPDATE … RETURNING`` numbers them all and one insert stores them, so a send to a
+    thousand users costs two statements instead of two thousand."""
+    if not events:
+        return []
+    contact_ids = [contact_id for contact_id, _, _ in events]
+    if len(set(contact_ids)) != len(contact_ids):
+        raise ValueError("each contact at most once: its events would share a seq")
+    numbered: dict[str, int] = dict(
+        connection.execute(
+            update(Contact)
+            .where(Contact.id.in_(contact_ids))
+            .values(stream_seq=Contact.stream_seq + 1)
+            .returning(Contact.id, Contact.stream_seq)
+        ).all()
+    )
+    items = [
+        StreamItem(app_id, contact_id, int(numbered[contact_id]), type_, data)
+        for contact_id, type_, data in events
+    ]
+    connection.execute(
+        insert(StreamEvent),
+        [
+            {
+                "app_id": app_id,
+                "contact_id": item.contact_id,
+                "seq": item.seq,
+                "type": item.type,
+                "data": item.data,
+                "created_at": now,
+            }
+            for item in items
+        ],
+    )
+    return items
 
 
 def latest_seq(connection: Connection, contact_id: str) -> int:

@@ -1,4 +1,5 @@
-"""The widget's conversations, notifications and events (SPEC section 3).
+"""The widget's conversations and events (SPEC section 3); its notifications are
+``notifications_widget.py``'s.
 
 Everything is scoped to the session's contact. A verified session's contact is the
 user's verified contact, shared by their devices; any other session's contact is the
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ... import messaging
-from ...storage import conversations, notifications
+from ...storage import conversations
 from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
@@ -180,44 +181,6 @@ async def post_message(
     if posted is None:
         raise _not_found("conversation")
     return json_response(posted.message, 201 if posted.created else 200)
-
-
-@router.get("/notifications", summary="Notifications, newest first, with the unread count")
-async def list_notifications(
-    session: SessionDep,
-    state: StateDep,
-    limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
-) -> Response:
-    if not session.verified:
-        # Notifications are addressed to user ids, so only a verified user has any.
-        return json_response({"data": [], "next_cursor": None, "unread_count": 0})
-    document = await state.backend.database.run(
-        lambda c: notifications.list_notifications(
-            c, session.contact_id, limit=limit, cursor=cursor
-        )
-    )
-    return json_response(document)
-
-
-@router.post("/notifications/{notification_id}/read", summary="Mark a notification read")
-async def read_notification(notification_id: str, session: SessionDep, state: StateDep) -> Response:
-    if not session.verified:
-        raise _not_found("notification")
-
-    def work(connection: Connection) -> tuple[dict[str, Any] | None, list[StreamItem]]:
-        result = messaging.mark_read(
-            connection, session.app_id, session.contact_id, notification_id, utcnow()
-        )
-        if result is None:
-            return None, []
-        notification, event = result
-        return notification, [] if event is None else [event]
-
-    notification = await state.commit_and_publish(work)
-    if notification is None:
-        raise _not_found("notification")
-    return json_response(notification)
 
 
 @router.post(

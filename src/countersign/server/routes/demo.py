@@ -10,6 +10,7 @@ user through the same storage calls as the server API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, Final
 
@@ -18,15 +19,17 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ... import messaging, sign
+from ... import messaging, notifications, sign
 from ...core import InvalidSecret
 from ...demo import DEMO_USER, OTHER_USER, find_or_create, remember, remembered_app_id
-from ...storage import contacts, conversations, notifications
+from ...storage import contacts, conversations
+from ...storage import notifications as notification_rows
 from ...storage.conversations import Draft
+from ...storage.notifications import NotificationDraft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..errors import ApiError
-from ..state import ServerState, StateDep, one_event
+from ..state import ServerState, StateDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -157,20 +160,19 @@ async def demo_notify(request: Request, state: StateDep) -> JSONResponse:
     app_id = await _demo_app(state)
     now = utcnow()
 
-    def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
+    def work(connection: Connection) -> tuple[dict[str, Any], Sequence[StreamItem]]:
         contact_id = contacts.ensure_verified_contact(connection, app_id, DEMO_USER.user_id, now)
-        count = notifications.list_notifications(connection, contact_id, limit=1)["unread_count"]
+        count = notification_rows.unread_count(connection, contact_id)
         title, body = NOTIFICATIONS[count % len(NOTIFICATIONS)]
-        return messaging.send_notification(
+        sent = notifications.send(
             connection,
             app_id=app_id,
-            contact_id=contact_id,
-            title=title,
-            body=body,
-            url=None,
-            data={},
+            user_ids=[DEMO_USER.user_id],
+            draft=NotificationDraft(title, body),
             now=now,
+            one_user=True,
         )
+        return sent.document, sent.events
 
-    notification = await state.commit_and_publish(lambda c: one_event(work(c)))
+    notification = await state.commit_and_publish(work)
     return JSONResponse(notification, 201)

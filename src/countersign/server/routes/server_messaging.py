@@ -1,6 +1,6 @@
-"""The customer's backend talks to its users: conversations, messages, notifications,
-events (SPEC section 4). Authenticated by a server API key; everything addressed by
-user id reaches only that user's verified sessions."""
+"""The customer's backend talks to its users: conversations, messages and events (SPEC
+section 4; notifications are ``notifications_server.py``'s). Authenticated by a server
+API key; everything addressed by user id reaches only that user's verified sessions."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from ..body import read_model
 from ..errors import ApiError
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
-from ..state import StateDep, one_event, with_events
-from ..text import storable_json, storable_text
+from ..state import StateDep, with_events
+from ..text import storable_text
 from .conversations import MAX_MESSAGE_CHARS, json_response
 
 router = APIRouter(prefix="/v1", tags=["server"])
@@ -45,14 +45,6 @@ class NewServerMessage(msgspec.Struct, forbid_unknown_fields=True):
     client_id: str | None = None
 
 
-class NewNotification(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: IdentifierText | int
-    title: str
-    body: str | None = None
-    url: str | None = None
-    data: dict[str, Any] | None = None
-
-
 def _user(value: object) -> str:
     return identifier_field(value, "user_id")
 
@@ -61,40 +53,6 @@ def _author(author: Author | None) -> tuple[Literal["bot", "operator"], str]:
     if author is None:
         return "bot", "Countersign"
     return author.type, storable_text(author.name, "author.name", max_chars=255)
-
-
-@router.post(
-    "/notifications",
-    status_code=201,
-    summary="Notify a user; delivered live to their verified sessions",
-    openapi_extra=json_body(NewNotification),
-)
-async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
-    payload = await read_model(request, NewNotification, state.settings.max_body_bytes)
-    user_id = _user(payload.user_id)
-    title = storable_text(payload.title, "title", max_chars=500)
-    body = storable_text(payload.body, "body", max_chars=5_000) if payload.body else None
-    url = storable_text(payload.url, "url", max_chars=2_000) if payload.url else None
-    if url is not None and not url.startswith(("https://", "http://", "/")):
-        raise ApiError(422, "invalid_request", "url must be http(s) or a path")
-    data = storable_json(payload.data or {}, "data", max_chars=8_000)
-    now = utcnow()
-
-    def work(connection: Connection) -> tuple[dict[str, Any], StreamItem]:
-        contact_id = contacts.ensure_verified_contact(connection, app_id, user_id, now)
-        return messaging.send_notification(
-            connection,
-            app_id=app_id,
-            contact_id=contact_id,
-            title=title,
-            body=body,
-            url=url,
-            data=data,
-            now=now,
-        )
-
-    notification = await state.commit_and_publish(lambda c: one_event(work(c)))
-    return json_response({**notification, "user_id": user_id}, 201)
 
 
 @router.get("/users/{user_id}/conversations", summary="A user's conversations")

@@ -8,7 +8,8 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``apps``: apps, their identity secrets and API keys
 - ``contacts``: contacts and visitors
 - ``verification_log``: the outcome of every identify
-- ``messaging``: conversations, messages, notifications, events, the stream log
+- ``messaging``: conversations, messages, events, the stream log
+- ``notifications``: notifications, categories, preferences, idempotent sends
 - ``operators``: operators, their sessions, the audit trail, read markers
 - ``webhooks``: endpoints, events, deliveries, attempts
 - ``actions``: custom actions and their call log
@@ -33,8 +34,11 @@ from .contacts import Visitor as Visitor
 from .messaging import Conversation as Conversation
 from .messaging import Event as Event
 from .messaging import Message as Message
-from .messaging import Notification as Notification
 from .messaging import StreamEvent as StreamEvent
+from .notifications import Notification as Notification
+from .notifications import NotificationCategory as NotificationCategory
+from .notifications import NotificationPreference as NotificationPreference
+from .notifications import NotificationSend as NotificationSend
 from .operators import ConversationRead as ConversationRead
 from .operators import Operator as Operator
 from .operators import OperatorAudit as OperatorAudit

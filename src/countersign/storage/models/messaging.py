@@ -1,5 +1,5 @@
-"""What a contact and the team exchange: conversations, messages, notifications,
-tracked events, and the per-contact stream log a reconnecting widget replays."""
+"""What a contact and the team exchange: conversations, messages, tracked events, and
+the per-contact stream log a reconnecting widget replays."""
 
 from __future__ import annotations
 
@@ -52,21 +52,6 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Notification(Base):
-    __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_contact_created", "contact_id", "created_at"),)
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
-    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str | None] = mapped_column(Text, default=None)
-    url: Mapped[str | None] = mapped_column(String(2000), default=None)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Event(Base):

@@ -77,7 +77,7 @@ async def thread(
             ),
             "events": events.list_events(connection, contact_id, limit=RECENT_EVENTS),
             "notifications": notifications.list_notifications(
-                connection, contact_id, limit=RECENT_NOTIFICATIONS
+                connection, contact_id, view="all", limit=RECENT_NOTIFICATIONS
             )["data"],
             "rows": inbox_queries.inbox(connection, app.id, operator.id, limit=INBOX_SIZE),
         }

@@ -1,4 +1,8 @@
-"""The one way a messaging change is announced: a stream event and a webhook event."""
+"""The one way a change is announced: a stream event and a webhook event, together.
+
+Here, below the capabilities, because two of them announce (``messaging`` and
+``notifications``) and a capability may not import another. It composes the two logs
+and decides nothing: which change announces what is the capability's call."""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..storage import stream_log, webhook_outbox
 from ..vocabulary.stream import StreamItem
+from . import stream_log, webhook_outbox
 
 
 def announce(

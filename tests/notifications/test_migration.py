@@ -1,0 +1,76 @@
+"""Migration 0010 keeps the notifications already sent (in "general", no actions, read
+state kept), creates the inbox's tables, and goes back down to 0009 and up again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import insert, text
+
+from countersign.storage import migrate
+from countersign.storage.database import Database
+from countersign.storage.models import App, Contact
+
+INBOX_TABLES = {"notification_categories", "notification_preferences", "notification_sends"}
+
+
+def _alembic(database: Database, revision: str, *, down: bool = False) -> None:
+    config = migrate.alembic_config(database.engine)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _tables(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        return set(database.engine.dialect.get_table_names(connection))
+
+
+def test_existing_notifications_survive_and_the_migration_goes_both_ways(
+    database_url: str,
+) -> None:
+    database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        _alembic(database, "0009")
+        sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        with database.engine.begin() as connection:
+            # The apps and contacts tables are as they were at 0009: the models' own
+            # defaults fill them. The notification is written as 0009 knew it.
+            connection.execute(insert(App).values(id="app_m", name="M", created_at=sent))
+            connection.execute(
+                insert(Contact).values(
+                    id="con_m",
+                    app_id="app_m",
+                    user_id="ada",
+                    verified=True,
+                    created_at=sent,
+                    last_seen_at=sent,
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (id, app_id, contact_id, title, data, created_at,"
+                    " read_at) VALUES ('ntf_m', 'app_m', 'con_m', 'Old', '{}', :t, :t)"
+                ),
+                {"t": sent},
+            )
+        database.migrate()
+        assert _tables(database) >= INBOX_TABLES
+        with database.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT category, actions, seen_at, archived_at, read_at FROM notifications")
+            ).one()
+        assert row.category == "general"
+        assert row.actions in ([], "[]")
+        assert row.seen_at is None
+        assert row.archived_at is None
+        assert row.read_at is not None
+        _alembic(database, "0009", down=True)
+        assert not _tables(database) & INBOX_TABLES
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT title FROM notifications")).scalar_one() == "Old"
+        database.migrate()
+        assert migrate.current_revision(database.engine) == "0010"
+    finally:
+        database.dispose()
