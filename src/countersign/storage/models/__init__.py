@@ -9,7 +9,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``contacts``: contacts and visitors
 - ``verification_log``: the outcome of every identify
 - ``messaging``: conversations, messages, notifications, events, the stream log
-- ``operators``: operators, their sessions, the audit trail, read markers
+- ``operators``: operators, their invitations, their sessions, the audit trail, read markers
 - ``webhooks``: endpoints, events, deliveries, attempts
 - ``actions``: custom actions and their call log
 
@@ -38,6 +38,7 @@ from .messaging import StreamEvent as StreamEvent
 from .operators import ConversationRead as ConversationRead
 from .operators import Operator as Operator
 from .operators import OperatorAudit as OperatorAudit
+from .operators import OperatorInvitation as OperatorInvitation
 from .operators import OperatorSession as OperatorSession
 from .verification_log import VerificationLogEntry as VerificationLogEntry
 from .webhooks import OPEN_DELIVERY as OPEN_DELIVERY
