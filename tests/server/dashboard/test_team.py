@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from countersign.operators import team
 from countersign.storage import invitations, operators
@@ -384,3 +385,22 @@ def test_replies_show_the_display_name_never_the_email(dashboard: Dashboard) -> 
     assert [m["author"]["name"] for m in replies] == ["Aaron from Support"]
     assert AGENT not in response.text
     assert "agent@" not in response.text
+
+
+def test_a_deactivated_agents_live_inbox_gets_no_further_event(dashboard: Dashboard) -> None:
+    dashboard.logged_in(AGENT)
+    csrf = csrf_of(dashboard.client.get(dashboard.url("inbox")).text)
+    with dashboard.client.websocket_connect(dashboard.url("live")) as live:
+        live.send_json({"csrf": csrf})
+        assert live.receive_json() == {"type": "ready"}
+        # Deactivated by the command line's rule (another process would do the same).
+        dashboard.harness.backend.database.run_sync(
+            lambda c: team.deactivate_operator(
+                c, actor=None, operator_id=dashboard.agent.id, now=utcnow()
+            )
+        )
+        dashboard.client.cookies.clear()
+        dashboard.conversation("after-deactivation", "secret plans")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            live.receive_json()
+    assert closed.value.code == 4401
