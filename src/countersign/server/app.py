@@ -18,6 +18,7 @@ from ..realtime.hub import StreamHub
 from ..retention import prune_until
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
+from . import access_log
 from . import openapi as openapi_docs
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    access_log.install()
     for api in (health, widget, conversations, stream, server_api, server_messaging, actions):
         app.include_router(api.router)
     app.include_router(dashboard_site.router)
