@@ -227,7 +227,9 @@ def accept_link(
         found = None if digest is None else invitations.find_invitation(connection, digest, now)
         raise LinkUnusable(found.state if found else "unknown")
     record = operators.get_operator(connection, operator_id)
-    if not record.active:  # deactivation revokes the links; a race can still get here
+    # Deactivation revokes the links, and a link never replaces a password chosen
+    # another way; a race with either can still get here.
+    if not record.active or not record.invited:
         raise LinkUnusable("revoked")
     operators.update_password_hash(connection, record.id, password_hash)
     operators.revoke_operator_sessions(connection, record.id, now)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, insert, select, update
 
 from .models import Operator, OperatorInvitation
+from .operators import NO_PASSWORD
 
 #: What a presented link turned out to be.
 LinkState = Literal["valid", "used", "expired", "revoked", "unknown"]
@@ -53,7 +54,11 @@ def create_invitation(
 def _state(row: Any, now: datetime) -> LinkState:
     if row.used_at is not None:
         return "used"
+    # Revoked by a newer link, by deactivation, or because a password was set another
+    # way (``countersign operators set-password``): a link never replaces a password.
     if row.revoked_at is not None or row.deactivated_at is not None:
+        return "revoked"
+    if row.password_hash != NO_PASSWORD:
         return "revoked"
     if row.expires_at <= now:
         return "expired"
@@ -73,6 +78,7 @@ def find_invitation(
             OperatorInvitation.revoked_at,
             Operator.email,
             Operator.deactivated_at,
+            Operator.password_hash,
         )
         .join(Operator, Operator.id == OperatorInvitation.operator_id)
         .where(OperatorInvitation.id == token_digest)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from countersign.operators import team
+from countersign.operators import passwords, team
 from countersign.storage import invitations, operators
 from countersign.storage.models import OperatorInvitation
 from countersign.vocabulary.clock import utcnow
@@ -404,3 +404,17 @@ def test_a_deactivated_agents_live_inbox_gets_no_further_event(dashboard: Dashbo
         with pytest.raises(WebSocketDisconnect) as closed:
             live.receive_json()
     assert closed.value.code == 4401
+
+
+def test_a_password_set_another_way_ends_the_link(dashboard: Dashboard) -> None:
+    dashboard.logged_in(OWNER)
+    path = invite(dashboard)
+    hashed = passwords.hash_password(NEW_PASSWORD)
+    dashboard.harness.backend.database.run_sync(
+        lambda c: operators.set_password_hash(c, NEW, hashed, utcnow())
+    )
+    dashboard.client.cookies.clear()
+    page = dashboard.client.get(path)
+    assert page.status_code == 410
+    assert "no longer works" in page.text
+    assert dashboard.login(NEW, NEW_PASSWORD).status_code == 303
