@@ -266,14 +266,9 @@ def active_owner_ids(connection: Connection) -> list[str]:
 
 
 def delete_operator(connection: Connection, email: str) -> OperatorRecord:
-    address = normalize_email(email)
-    row = connection.execute(
-        select(*_OPERATOR_COLUMNS).where(Operator.email == address)
-    ).one_or_none()
-    if row is None:
-        raise OperatorNotFound(f"no operator {address!r}")
-    connection.execute(delete(Operator).where(Operator.id == row.id))
-    return _operator(row)
+    record = operator_by_email(connection, email)
+    connection.execute(delete(Operator).where(Operator.id == record.id))
+    return record
 
 
 # Sessions ------------------------------------------------------------------------
