@@ -103,7 +103,5 @@ def test_one_link_spent_twice_at_once_sets_one_password(pg: Backend) -> None:
     refused = next(error for error in outcomes if error is not None)
     assert isinstance(refused, team.LinkUnusable)
     assert refused.state == "used"
-    stored = pg.database.run_sync(
-        lambda c: operators.password_hash_of(c, invited.operator.id)
-    )
+    stored = pg.database.run_sync(lambda c: operators.password_hash_of(c, invited.operator.id))
     assert stored in ("$argon2id$a", "$argon2id$b")
