@@ -85,6 +85,9 @@ CLEAN_ENV: dict[str, str | None] = {
     "COUNTERSIGN_DATA_DIR": None,
     "COUNTERSIGN_DATABASE_URL": None,
     "COUNTERSIGN_MASTER_KEY": None,
+    "COUNTERSIGN_HOST": None,
+    "COUNTERSIGN_PORT": None,
+    "COUNTERSIGN_INVITATION_TTL_HOURS": None,
 }
 
 Invoke = Callable[..., Result]
@@ -95,9 +98,9 @@ def cs(tmp_path: Path, database_url: str) -> Invoke:
     """Run a ``countersign`` command against this test's database (SQLite or PostgreSQL)."""
     runner = CliRunner(env=CLEAN_ENV)
 
-    def invoke(*args: str) -> Result:
+    def invoke(*args: str, input: str | None = None) -> Result:
         location = ["--data-dir", str(tmp_path), "--database-url", database_url]
-        return runner.invoke(cli, [*args, *location])
+        return runner.invoke(cli, [*args, *location], input=input)
 
     return invoke
 

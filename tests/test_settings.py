@@ -50,6 +50,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     ),
     "COUNTERSIGN_WEBHOOK_RETENTION_DAYS": ("8", "webhook_retention", timedelta(days=8)),
     "COUNTERSIGN_ACTION_LOG_RETENTION_DAYS": ("9", "action_log_retention", timedelta(days=9)),
+    "COUNTERSIGN_INVITATION_TTL_HOURS": ("24", "invitation_ttl", timedelta(hours=24)),
     "COUNTERSIGN_PASSWORD_MEMORY_MIB": ("512", "password_memory_mib", 512),
     "COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS": ("1.5", "password_check_wait", 1.5),
     "COUNTERSIGN_REQUEST_HEADER_TIMEOUT_SECONDS": ("2.5", "request_header_timeout", 2.5),
@@ -76,6 +77,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS": (1, 3650),
     "COUNTERSIGN_WEBHOOK_RETENTION_DAYS": (1, 3650),
     "COUNTERSIGN_ACTION_LOG_RETENTION_DAYS": (1, 3650),
+    "COUNTERSIGN_INVITATION_TTL_HOURS": (1, 720),
     "COUNTERSIGN_PASSWORD_MEMORY_MIB": (1, 65536),
     "COUNTERSIGN_PASSWORD_CHECK_WAIT_SECONDS": (0.0, 30.0),
     "COUNTERSIGN_REQUEST_HEADER_TIMEOUT_SECONDS": (0.1, 600.0),
@@ -119,6 +121,7 @@ def test_the_defaults() -> None:
     assert settings.max_body_bytes == 64 * 1024
     assert settings.demo is False
     assert settings.webhook_max_age == timedelta(hours=72)
+    assert settings.invitation_ttl == timedelta(hours=72)
     assert settings.verification_log_retention == timedelta(days=90)
     assert settings.data_dir == default_data_dir({})
     assert settings.sqlalchemy_url == f"sqlite:///{settings.data_dir / 'countersign.db'}"

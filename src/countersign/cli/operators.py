@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection
 
-from ..operators import passwords
+from ..operators import passwords, team
 from ..settings import Settings, default_data_dir
 from ..storage import operators
 from ..storage.database import Database
@@ -36,6 +37,7 @@ _COLUMNS = (
     Column("EMAIL", "email"),
     Column("NAME", "name"),
     Column("ROLE", "role"),
+    Column("STATE", "state"),
     Column("CREATED", "created_at", when),
     Column("LAST_LOGIN", "last_login_at", when),
 )
@@ -45,6 +47,19 @@ _password_stdin = click.option(
     is_flag=True,
     help="Read the password from standard input (one line) instead of prompting.",
 )
+
+
+Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def _role_option(*, default: operators.Role) -> Decorator:
+    return click.option(
+        "--role",
+        type=click.Choice(operators.ROLES),
+        default=default,
+        show_default=True,
+        help="owner: everything; agent: the inbox and contacts only.",
+    )
 
 
 @contextmanager
@@ -79,14 +94,11 @@ def operators_group() -> None:
 @database_options
 @json_option
 @_password_stdin
+@_role_option(default="owner")
 @click.option(
-    "--role",
-    type=click.Choice(operators.ROLES),
-    default="owner",
-    show_default=True,
-    help="owner: everything; agent: the inbox only.",
+    "--name",
+    help="The display name users see beside replies (default: the email's local part).",
 )
-@click.option("--name", help="Shown to users beside replies (default: the email's local part).")
 @click.argument("email")
 def create_command(
     data_dir: Path | None,
@@ -100,6 +112,7 @@ def create_command(
     """Create an operator who logs into /dashboard with EMAIL and a password."""
     with _operator_errors():
         address = operators.normalize_email(email)
+        shown_name = team.display_name(name) if name is not None else None
         password_hash = passwords.hash_password(_read_password(password_stdin, address))
         with open_cli_backend(data_dir, database_url) as backend:
             record = backend.database.run_sync(
@@ -108,7 +121,7 @@ def create_command(
                     email=address,
                     password_hash=password_hash,
                     role=role,
-                    name=name,
+                    name=shown_name,
                     now=utcnow(),
                 )
             )
@@ -119,11 +132,88 @@ def create_command(
     )
 
 
+@operators_group.command("invite")
+@database_options
+@json_option
+@_role_option(default="agent")
+@click.option("--name", required=True, help="The display name users see beside replies.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The dashboard's address as your team reaches it (default: http://HOST:PORT "
+    "from COUNTERSIGN_HOST and COUNTERSIGN_PORT).",
+)
+@click.argument("email")
+def invite_command(
+    data_dir: Path | None,
+    database_url: str | None,
+    as_json: bool,
+    role: operators.Role,
+    name: str,
+    base_url: str | None,
+    email: str,
+) -> None:
+    """Add the operator EMAIL and print the one-time link with which they choose a
+    password (shown only now; it expires after COUNTERSIGN_INVITATION_TTL_HOURS)."""
+    with _operator_errors(), open_cli_backend(data_dir, database_url) as backend:
+        settings = backend.settings
+        invited = backend.database.run_sync(
+            lambda c: team.invite_operator(
+                c,
+                actor=None,
+                email=email,
+                role=role,
+                name=name,
+                ttl=settings.invitation_ttl,
+                now=utcnow(),
+            )
+        )
+    base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    link = base + invited.path
+    document = {
+        **invited.operator.as_dict(),
+        "link": link,
+        "link_expires_at": invited.expires_at.isoformat(),
+    }
+    text = (
+        f"Invited {invited.operator.role} {invited.operator.email} ({invited.operator.name}).\n"
+        f"Send them this one-time link (shown only now; valid until "
+        f"{invited.expires_at:%Y-%m-%d %H:%M} UTC):\n  {link}"
+    )
+    emit(document, as_json=as_json, text=text)
+
+
+def _switch_command(verb: str, change: Callable[..., object], effect: str) -> None:
+    @operators_group.command(verb, help=f"{verb.capitalize()} the operator EMAIL: {effect}.")
+    @database_options
+    @json_option
+    @click.argument("email")
+    def command(data_dir: Path | None, database_url: str | None, as_json: bool, email: str) -> None:
+        with _operator_errors(), open_cli_backend(data_dir, database_url) as backend:
+
+            def work(connection: Connection) -> operators.OperatorRecord:
+                record = operators.operator_by_email(connection, email)
+                change(connection, actor=None, operator_id=record.id, now=utcnow())
+                return operators.get_operator(connection, record.id)
+
+            record = backend.database.run_sync(work)
+        emit(record.as_dict(), as_json=as_json, text=f"{record.email} is {record.state}.")
+
+
+_switch_command(
+    "deactivate",
+    team.deactivate_operator,
+    "their sessions and unused links end at once and they cannot log in",
+)
+_switch_command("reactivate", team.reactivate_operator, "they can log in again with their password")
+
+
 @operators_group.command("list")
 @database_options
 @json_option
 def list_command(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
-    """List the operators (never their passwords)."""
+    """List the operators and whether each is active, invited or deactivated (never
+    their passwords)."""
     with open_cli_backend(data_dir, database_url) as backend:
         records = backend.database.run_sync(operators.list_operators)
     rows = [record.as_dict() for record in records]

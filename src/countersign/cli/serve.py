@@ -34,11 +34,9 @@ GC_THRESHOLDS: Final = (10_000, 10, 10)
 
 def serving_app() -> FastAPI:
     """The app factory ``serve`` hands to uvicorn; it runs in every worker process."""
-    from ..server.access_log import redact_access_log  # noqa: PLC0415 (see serve_command)
-    from ..server.app import app_from_environment  # noqa: PLC0415
+    from ..server.app import app_from_environment  # noqa: PLC0415 (see serve_command)
 
     gc.set_threshold(*GC_THRESHOLDS)
-    redact_access_log()  # here: uvicorn has configured logging in this worker by now
     return app_from_environment()
 
 

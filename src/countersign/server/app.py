@@ -18,6 +18,7 @@ from ..realtime.hub import StreamHub
 from ..retention import prune_until
 from ..settings import Settings, load_settings
 from ..webhooks.delivery import DeliveryWorker
+from . import access_log
 from . import openapi as openapi_docs
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    access_log.redact_access_log()  # uvicorn configures logging before the app exists
     apis = [
         api.router
         for api in (

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..metrics import REQUEST_SECONDS
 from . import request_context
-from .access_log import redact_query
+from .access_log import redact_path
 from .request_context import REQUEST_ID_HEADER, RequestInfo
 
 UNMATCHED: Final = "unmatched"
@@ -52,7 +52,7 @@ def finish(scope: Scope, route: str, status: int, started: float) -> None:
             extra={
                 "method": scope["method"],
                 "route": route,
-                "path": redact_query(path),
+                "path": redact_path(path),
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
             },

@@ -129,6 +129,15 @@ class Settings(BaseSettings):
         le=_MAX_RETENTION,
         validation_alias="COUNTERSIGN_ACTION_LOG_RETENTION_DAYS",
     )
+    # How long a one-time link to join the team (set a password) stays usable
+    # (operators/team.py): long enough to cross a weekend, short enough that a link
+    # forgotten in a mailbox soon opens nothing.
+    invitation_ttl: WholeHours = Field(
+        timedelta(hours=72),
+        ge=timedelta(hours=1),
+        le=timedelta(days=30),
+        validation_alias="COUNTERSIGN_INVITATION_TTL_HOURS",
+    )
     # Dashboard passwords: an argon2 check holds its memory cost (64 MiB) while it runs,
     # so no more run at once than the cores and this much memory allow; the others wait
     # up to password_check_wait seconds for a turn, then get 429 (dashboard/password_gate.py).

@@ -38,6 +38,12 @@ class OperatorNotFound(NotFound):
     code = "operator_not_found"
 
 
+#: The password hash of an invited operator who has not chosen a password yet. No
+#: argon2 hash starts with "!", and :func:`credentials` never returns such a row, so
+#: nobody logs in with it; the one-time link (``storage.invitations``) replaces it.
+NO_PASSWORD: Final = "!invited"  # noqa: S105 (a marker, not a password)
+
+
 @dataclass(frozen=True, slots=True)
 class OperatorRecord:
     id: str
@@ -46,10 +52,23 @@ class OperatorRecord:
     role: Role
     created_at: datetime
     last_login_at: datetime | None
+    deactivated_at: datetime | None = None
+    invited: bool = False  # has not yet chosen a password through their link
 
     @property
     def is_owner(self) -> bool:
         return self.role == "owner"
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def state(self) -> str:
+        """``active``, ``invited`` (no password yet) or ``deactivated``."""
+        if self.deactivated_at is not None:
+            return "deactivated"
+        return "invited" if self.invited else "active"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,8 +76,11 @@ class OperatorRecord:
             "email": self.email,
             "name": self.name,
             "role": self.role,
+            "state": self.state,
+            "active": self.active,
             "created_at": self.created_at.isoformat(),
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
+            "deactivated_at": self.deactivated_at.isoformat() if self.deactivated_at else None,
         }
 
 
@@ -69,6 +91,8 @@ _OPERATOR_COLUMNS = (
     Operator.role,
     Operator.created_at,
     Operator.last_login_at,
+    Operator.deactivated_at,
+    (Operator.password_hash == NO_PASSWORD).label("invited"),
 )
 
 
@@ -80,6 +104,8 @@ def _operator(row: Any) -> OperatorRecord:
         role=row.role,
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        deactivated_at=row.deactivated_at,
+        invited=bool(row.invited),
     )
 
 
@@ -153,13 +179,19 @@ def operator_count(connection: Connection) -> int:
 
 
 def credentials(connection: Connection, email: str) -> tuple[OperatorRecord, str] | None:
-    """The operator with this login email and their password hash, if there is one."""
+    """The operator with this login email and their password hash, if there is one who
+    may log in: a deactivated operator, or an invited one without a password yet, is
+    answered like an unknown email (the login then costs the same dummy check)."""
     try:
         address = normalize_email(email)
     except InvalidOperator:
         return None
     row = connection.execute(
-        select(*_OPERATOR_COLUMNS, Operator.password_hash).where(Operator.email == address)
+        select(*_OPERATOR_COLUMNS, Operator.password_hash).where(
+            Operator.email == address,
+            Operator.deactivated_at.is_(None),
+            Operator.password_hash != NO_PASSWORD,
+        )
     ).one_or_none()
     return None if row is None else (_operator(row), row.password_hash)
 
@@ -195,15 +227,48 @@ def update_password_hash(connection: Connection, operator_id: str, password_hash
     )
 
 
-def delete_operator(connection: Connection, email: str) -> OperatorRecord:
+def operator_by_email(connection: Connection, email: str) -> OperatorRecord:
     address = normalize_email(email)
     row = connection.execute(
         select(*_OPERATOR_COLUMNS).where(Operator.email == address)
     ).one_or_none()
     if row is None:
         raise OperatorNotFound(f"no operator {address!r}")
-    connection.execute(delete(Operator).where(Operator.id == row.id))
     return _operator(row)
+
+
+def set_name(connection: Connection, operator_id: str, name: str) -> None:
+    connection.execute(update(Operator).where(Operator.id == operator_id).values(name=name))
+
+
+def set_role(connection: Connection, operator_id: str, role: Role) -> None:
+    if role not in ROLES:
+        raise InvalidOperator(f"role must be one of {', '.join(ROLES)}")
+    connection.execute(update(Operator).where(Operator.id == operator_id).values(role=role))
+
+
+def set_deactivated(connection: Connection, operator_id: str, at: datetime | None) -> None:
+    """Deactivate (``at``: since when) or reactivate (``None``) an operator's account.
+    Ending their sessions is the caller's: :func:`revoke_operator_sessions`."""
+    connection.execute(update(Operator).where(Operator.id == operator_id).values(deactivated_at=at))
+
+
+def active_owner_ids(connection: Connection) -> list[str]:
+    """The owners who can log in (active, with a password), their rows locked until
+    the transaction ends (on PostgreSQL; SQLite's writes take the whole database), so
+    two owners demoting each other at once cannot leave the team with none."""
+    query = select(Operator.id).where(
+        Operator.role == "owner",
+        Operator.deactivated_at.is_(None),
+        Operator.password_hash != NO_PASSWORD,
+    )
+    return list(connection.execute(query.order_by(Operator.id).with_for_update()).scalars())
+
+
+def delete_operator(connection: Connection, email: str) -> OperatorRecord:
+    record = operator_by_email(connection, email)
+    connection.execute(delete(Operator).where(Operator.id == record.id))
+    return record
 
 
 # Sessions ------------------------------------------------------------------------
@@ -244,7 +309,12 @@ def session_operator(
     row = connection.execute(
         select(*_OPERATOR_COLUMNS, OperatorSession.expires_at)
         .join(OperatorSession, OperatorSession.operator_id == Operator.id)
-        .where(OperatorSession.id == token_digest, OperatorSession.revoked_at.is_(None))
+        .where(
+            OperatorSession.id == token_digest,
+            OperatorSession.revoked_at.is_(None),
+            # Deactivation revokes the sessions too; this holds even for one it missed.
+            Operator.deactivated_at.is_(None),
+        )
     ).one_or_none()
     if row is None or row.expires_at <= now:
         return None
@@ -311,15 +381,16 @@ def record_audit(
 
 
 def recent_audit(
-    connection: Connection, app_id: str, *, limit: int = 20, actions: tuple[str, ...] = ()
+    connection: Connection, app_id: str | None, *, limit: int = 20, actions: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
+    """The newest entries about ``app_id``, or about no app (the team's) for ``None``."""
     query = select(
         OperatorAudit.at,
         OperatorAudit.operator_email,
         OperatorAudit.action,
         OperatorAudit.target,
         OperatorAudit.client_ip,
-    ).where(OperatorAudit.app_id == app_id)
+    ).where(OperatorAudit.app_id.is_(None) if app_id is None else OperatorAudit.app_id == app_id)
     if actions:
         query = query.where(OperatorAudit.action.in_(actions))
     rows = connection.execute(

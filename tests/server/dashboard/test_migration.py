@@ -11,7 +11,13 @@ from countersign.storage import migrate
 from countersign.storage.database import Database
 from countersign.storage.models import Base
 
-OPERATOR_TABLES = {"operators", "operator_sessions", "operator_audit", "conversation_reads"}
+OPERATOR_TABLES = {
+    "operators",
+    "operator_sessions",
+    "operator_audit",
+    "operator_invitations",
+    "conversation_reads",
+}
 
 
 def _tables_of(difference: object) -> set[str]:
@@ -43,5 +49,37 @@ def test_the_schema_matches_the_models(database_url: str) -> None:
         assert not names & OPERATOR_TABLES
         database.migrate()
         assert migrate.current_revision(database.engine) is not None
+    finally:
+        database.dispose()
+
+
+def test_0011_keeps_every_operator_active_and_goes_back_down(database_url: str) -> None:
+    database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    config = migrate.alembic_config(database.engine)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0010")
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO operators (id, email, name, role, password_hash, created_at) "
+                "VALUES ('op_old', 'old@example.com', 'Old', 'owner', 'x', CURRENT_TIMESTAMP)"
+            )
+        database.migrate()
+        with database.engine.connect() as connection:
+            row = connection.exec_driver_sql(
+                "SELECT deactivated_at FROM operators WHERE id = 'op_old'"
+            ).one()
+            assert row.deactivated_at is None
+            assert "operator_invitations" in database.engine.dialect.get_table_names(connection)
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0010")
+        with database.engine.connect() as connection:
+            assert "operator_invitations" not in database.engine.dialect.get_table_names(connection)
+            columns = {
+                c["name"] for c in database.engine.dialect.get_columns(connection, "operators")
+            }
+            assert "deactivated_at" not in columns
     finally:
         database.dispose()

@@ -14,12 +14,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .rendering import STATIC_DIR, STATIC_PREFIX
 from .security import SECURITY_HEADERS
-from .views import identity, inbox, install, live, log, login, notify, webhooks
+from .views import (
+    contacts,
+    identity,
+    inbox,
+    install,
+    join,
+    live,
+    log,
+    login,
+    notify,
+    team,
+    webhooks,
+)
 
 __all__ = ["STATIC_PREFIX", "router", "static_files"]
 
 router = APIRouter()
-for view in (login, inbox, notify, identity, install, log, webhooks, live):
+for view in (login, join, inbox, notify, contacts, identity, install, log, webhooks, team, live):
     router.include_router(view.router)
 
 

@@ -10,7 +10,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``verification_log``: the outcome of every identify
 - ``messaging``: conversations, messages, events, the stream log
 - ``notifications``: notifications, categories, preferences, idempotent sends
-- ``operators``: operators, their sessions, the audit trail, read markers
+- ``operators``: operators, their invitations, their sessions, the audit trail, read markers
 - ``webhooks``: endpoints, events, deliveries, attempts
 - ``actions``: custom actions and their call log
 
@@ -42,6 +42,7 @@ from .notifications import NotificationSend as NotificationSend
 from .operators import ConversationRead as ConversationRead
 from .operators import Operator as Operator
 from .operators import OperatorAudit as OperatorAudit
+from .operators import OperatorInvitation as OperatorInvitation
 from .operators import OperatorSession as OperatorSession
 from .verification_log import VerificationLogEntry as VerificationLogEntry
 from .webhooks import OPEN_DELIVERY as OPEN_DELIVERY

@@ -1,5 +1,6 @@
-"""The team: operators' accounts, their dashboard sessions, the audit trail of what
-they did, and how far each has read a conversation (the inbox's unread markers)."""
+"""The team: operators' accounts, the one-time links that let an invited operator set
+a password, their dashboard sessions, the audit trail of what they did, and how far
+each has read a conversation (the inbox's unread markers)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,29 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set while the operator is deactivated: they cannot log in and keep no session,
+    # but their row stays, so their replies and the audit trail still name them.
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperatorInvitation(Base):
+    """A one-time link that lets an invited operator choose their password. Only the
+    SHA-256 of the link's token is stored (as for sessions): a copy of the database
+    opens no invitation."""
+
+    __tablename__ = "operator_invitations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: who invited is history, and outlives that operator's row.
+    invited_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A newer link for the same operator, or their deactivation, revokes this one.
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OperatorSession(Base):

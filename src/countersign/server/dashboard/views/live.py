@@ -18,7 +18,9 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
-from ....storage import apps, inbox
+from ....storage import apps, inbox, operators
+from ....vocabulary.clock import utcnow
+from ....vocabulary.ids import token_digest
 from ....vocabulary.stream import StreamItem
 from ...state import ServerState
 from ..auth import operator_of
@@ -64,13 +66,24 @@ async def _authorised(websocket: WebSocket, state: ServerState, app_id: str) -> 
     return None
 
 
-async def _describe(state: ServerState, item: StreamItem) -> dict[str, Any] | None:
-    """The event as the inbox shows it: with who the contact is."""
+#: What :func:`_describe` answers when the socket's session has ended meanwhile.
+LOGGED_OUT: Final[dict[str, Any]] = {"type": "logged_out"}
 
-    def contact(connection: Connection) -> dict[str, Any] | None:
-        return inbox.contact_of_app(connection, item.app_id, item.contact_id)
 
-    summary = await state.backend.database.run(contact)
+async def _describe(
+    state: ServerState, item: StreamItem, session_digest: str
+) -> dict[str, Any] | None:
+    """The event as the inbox shows it: with who the contact is. Asked in the same
+    query trip, whether the session still holds: an operator deactivated (or logged
+    out) is sent no further event, on any node, without waiting for the recheck."""
+
+    def contact(connection: Connection) -> tuple[bool, dict[str, Any] | None]:
+        alive = operators.session_operator(connection, session_digest, utcnow()) is not None
+        return alive, inbox.contact_of_app(connection, item.app_id, item.contact_id)
+
+    alive, summary = await state.backend.database.run(contact)
+    if not alive:
+        return LOGGED_OUT
     if summary is None:
         return None
     if item.type == "message.created":
@@ -133,6 +146,7 @@ async def _pump(
 ) -> None:
     loop = asyncio.get_running_loop()
     next_check = loop.time() + SESSION_RECHECK_SECONDS
+    digest = token_digest(cookie_token(websocket, SESSION_COOKIE) or "")
     while not receiver.done():
         getter = asyncio.ensure_future(queue.get())
         done, _ = await asyncio.wait(
@@ -142,7 +156,11 @@ async def _pump(
         )
         if getter in done:
             item = getter.result()
-            document = {"type": "resync"} if item is None else await _describe(state, item)
+            document = {"type": "resync"} if item is None else await _describe(state, item, digest)
+            if document is LOGGED_OUT:
+                with contextlib.suppress(Exception):
+                    await websocket.close(CLOSE_UNAUTHORIZED)
+                return
             if document is not None:
                 await websocket.send_text(json.dumps(document, default=str))
         else:

@@ -78,24 +78,34 @@ async def _login_page(
     if count == 0:
         first_run = {"command": _first_run_command(state), "operator": None, "csrf": ""}
         return render("first_run.html", {**first_run, "app": None, "apps": [], "section": ""})
+    context = {"email": email, "next": target, "error": error}
+    return pre_session_page(request, state, "login.html", context, status=status)
+
+
+def pre_session_page(
+    request: Request, state: StateDep, template: str, context: dict[str, Any], *, status: int
+) -> Response:
+    """A page for someone not logged in (the login form, a one-time link): its forms'
+    CSRF token is keyed by the pre-session cookie, set here when the browser has none."""
     login_token = cookie_token(request, LOGIN_COOKIE)
     fresh = login_token is None
     if login_token is None:
         login_token = new_token()
-    context: dict[str, Any] = {
-        "operator": None,
-        "app": None,
-        "apps": [],
-        "section": "",
-        "csrf": csrf_token(login_token),
-        "email": email,
-        "next": target,
-        "error": error,
-    }
-    response = render("login.html", context, status=status)
+    base: dict[str, Any] = {"operator": None, "app": None, "apps": [], "section": ""}
+    response = render(template, {**base, **context, "csrf": csrf_token(login_token)}, status=status)
     if fresh:
         secure = is_https(request, state.settings.trusted_proxies)
         set_cookie(response, LOGIN_COOKIE, login_token, max_age=LOGIN_COOKIE_SECONDS, secure=secure)
+    return response
+
+
+def start_session(request: Request, state: StateDep, response: Response, token: str) -> Response:
+    """``response`` with the new session's cookie (and the pre-session cookie gone)."""
+    secure = is_https(request, state.settings.trusted_proxies)
+    set_cookie(
+        response, SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), secure=secure
+    )
+    clear_cookie(response, LOGIN_COOKIE, secure=secure)
     return response
 
 
@@ -166,13 +176,7 @@ async def login(request: Request, state: StateDep) -> Response:
             operators.update_password_hash(connection, operator.id, rehash)
 
     await state.backend.database.run(open_session)
-    secure = is_https(request, state.settings.trusted_proxies)
-    response = RedirectResponse(target, status_code=303)
-    set_cookie(
-        response, SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), secure=secure
-    )
-    clear_cookie(response, LOGIN_COOKIE, secure=secure)
-    return response
+    return start_session(request, state, RedirectResponse(target, status_code=303), token)
 
 
 @router.post("/dashboard/logout")
