@@ -175,6 +175,9 @@ def _document_errors(app: FastAPI, security: dict[tuple[str, str], str]) -> None
         components["securitySchemes"] = SECURITY_SCHEMES
         schemas = components.setdefault("schemas", {})
         schemas.update(openapi_docs.components())
+        for name, body in schemas.items():
+            if name != "Error":  # the rest are bodies: the body reader's text rule holds
+                openapi_docs.state_body_text_rule(body)
         schemas["Error"] = _ERROR_SCHEMA
         # Our own error shape replaces FastAPI's {"detail": [...]} everywhere.
         schemas.pop("HTTPValidationError", None)

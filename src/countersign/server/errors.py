@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from ..storage.errors import Conflict, Invalid, NotFound, StorageError
+from .allowed_methods import allowed_methods
 
 log = logging.getLogger("countersign.server")
 
@@ -99,11 +100,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StorageError)
         return error_response(storage_status(error), error.code, str(error))
 
-    async def http_error(_request: Request, error: Exception) -> Response:
+    async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         code = _STATUS_CODES.get(error.status_code, "error")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
-        return error_response(error.status_code, code, message, error.headers)
+        headers = error.headers
+        if error.status_code == 405:
+            allow = allowed_methods(request.app.routes, request.scope["path"])
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+        return error_response(error.status_code, code, message, headers)
 
     async def validation_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
