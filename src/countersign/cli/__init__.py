@@ -17,6 +17,7 @@ from .db import db_group
 from .identity import sign_command, verify_command
 from .log import log_command
 from .operators import operators_group
+from .public_keys import public_keys_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
 from .webhooks import webhooks_group
@@ -41,6 +42,7 @@ cli.add_command(verify_command)
 cli.add_command(apps_group)
 cli.add_command(secrets_group)
 cli.add_command(keys_group)
+cli.add_command(public_keys_group)
 cli.add_command(log_command)
 cli.add_command(webhooks_group)
 cli.add_command(categories_group)

@@ -1,0 +1,77 @@
+"""Users an app revoked (SPEC 15): from the revocation on, that user's static hash is
+refused and only tokens issued after it verify. The sessions are ended by the caller
+(:func:`sessions_of_user` finds them); the config version bump makes every node
+reload the app's revocations within a second."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final, cast
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+
+from .apps import bump_config, get_app
+from .models import Contact, RevokedUser, Visitor
+
+_visitors = cast(Table, Visitor.__table__)
+#: The revocations an app holds in memory on every node; far more than any app
+#: revokes by hand. Older ones stay stored and enforced at identify by a query.
+MAX_CACHED: Final = 10_000
+
+
+def revoke_user(connection: Connection, app_id: str, user_id: str, now: datetime) -> datetime:
+    """Record (or move forward) the revocation of ``user_id``; returns its time."""
+    get_app(connection, app_id)
+    existing = connection.execute(
+        select(RevokedUser.revoked_at).where(
+            RevokedUser.app_id == app_id, RevokedUser.user_id == user_id
+        )
+    ).one_or_none()
+    if existing is None:
+        connection.execute(
+            insert(RevokedUser).values(app_id=app_id, user_id=user_id, revoked_at=now)
+        )
+    else:
+        connection.execute(
+            update(RevokedUser)
+            .where(RevokedUser.app_id == app_id, RevokedUser.user_id == user_id)
+            .values(revoked_at=now)
+        )
+    bump_config(connection, app_id)
+    return now
+
+
+def unrevoke_user(connection: Connection, app_id: str, user_id: str) -> bool:
+    result = connection.execute(
+        delete(RevokedUser).where(RevokedUser.app_id == app_id, RevokedUser.user_id == user_id)
+    )
+    bump_config(connection, app_id)
+    return bool(result.rowcount)
+
+
+def revoked_users(connection: Connection, app_id: str) -> dict[str, datetime]:
+    """The app's revocations, newest first, at most :data:`MAX_CACHED`."""
+    rows = connection.execute(
+        select(RevokedUser.user_id, RevokedUser.revoked_at)
+        .where(RevokedUser.app_id == app_id)
+        .order_by(RevokedUser.revoked_at.desc())
+        .limit(MAX_CACHED)
+    )
+    return {row.user_id: row.revoked_at for row in rows}
+
+
+def sessions_of_user(
+    connection: Connection, app_id: str, user_id: str
+) -> Sequence[tuple[str, int]]:
+    """(visitor id, epoch) of every live browser session acting as ``user_id``'s
+    contacts in ``app_id``: what a revocation ends."""
+    contact_ids = select(Contact.id).where(Contact.app_id == app_id, Contact.user_id == user_id)
+    rows = connection.execute(
+        select(_visitors.c.id, _visitors.c.session_epoch).where(
+            _visitors.c.app_id == app_id,
+            _visitors.c.retired_at.is_(None),
+            _visitors.c.session_contact_id.in_(contact_ids),
+        )
+    ).all()
+    return [(row.id, row.session_epoch) for row in rows]
