@@ -20,6 +20,7 @@ from .operators import operators_group
 from .public_keys import public_keys_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
+from .verify_token import verify_token_command
 from .webhooks import webhooks_group
 
 
@@ -39,6 +40,7 @@ def cli() -> None:
 
 cli.add_command(sign_command)
 cli.add_command(verify_command)
+cli.add_command(verify_token_command)
 cli.add_command(apps_group)
 cli.add_command(secrets_group)
 cli.add_command(keys_group)
