@@ -20,6 +20,7 @@ from .operators import operators_group
 from .public_keys import public_keys_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
+from .users import users_group
 from .verify_token import verify_token_command
 from .webhooks import webhooks_group
 
@@ -51,6 +52,7 @@ cli.add_command(categories_group)
 cli.add_command(actions_group)
 cli.add_command(operators_group)
 cli.add_command(contacts_group)
+cli.add_command(users_group)
 cli.add_command(db_group)
 cli.add_command(serve_command)
 

@@ -6,13 +6,16 @@ reload the app's revocations within a second."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from .apps import bump_config, get_app
+from .identities import end_browser_session
 from .models import Contact, RevokedUser, Visitor
+from .verification_log import insert_entries
 
 _visitors = cast(Table, Visitor.__table__)
 #: The revocations an app holds in memory on every node; far more than any app
@@ -75,3 +78,49 @@ def sessions_of_user(
         )
     ).all()
     return [(row.id, row.session_epoch) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    user_id: str
+    revoked_at: datetime
+    ended: list[tuple[str, int]]  # the sessions ended: their streams close on every node
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "revoked": True,
+            "user_id": self.user_id,
+            "revoked_at": self.revoked_at.isoformat(),
+            "sessions_ended": len(self.ended),
+        }
+
+
+def revoke(connection: Connection, app_id: str, user_id: str, now: datetime) -> Revoked:
+    """Revoke ``user_id`` in one transaction: the revocation (every node reloads it
+    within a second), every browser session acting as the user retired (as a logout
+    would: its tokens end and its visitor id is never adopted again), and a line in
+    the verification log. The caller writes the audit entry and tells the broker."""
+    revoke_user(connection, app_id, user_id, now)
+    ended = [
+        (visitor_id, epoch)
+        for visitor_id, epoch in sessions_of_user(connection, app_id, user_id)
+        if end_browser_session(connection, visitor_id, epoch, now)
+    ]
+    insert_entries(
+        connection,
+        [
+            {
+                "app_id": app_id,
+                "at": now,
+                "outcome": "revoked",
+                "method": "none",
+                "code": "user_revoked",
+                "hint": (
+                    f"Revoked: {len(ended)} session(s) ended; this user's hash is refused "
+                    "and only tokens issued from now on verify."
+                ),
+                "identifier": user_id,
+            }
+        ],
+    )
+    return Revoked(user_id, now, ended)
