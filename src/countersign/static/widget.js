@@ -60,9 +60,15 @@
     return run;
   };
 
-  // ---- storage: only the anonymous visitor id, namespaced per app
-  const visitorKey = () => `countersign:${S.appId}:visitor`;
-  const loadVisitor = () => { try { return localStorage.getItem(visitorKey()); } catch { return null; } };
+  // ---- storage: the anonymous visitor id, and whether the app refused anonymous
+  // visitors (verified-only: the widget then shows nothing), namespaced per app
+  const visitorKey = (k = "visitor") => `countersign:${S.appId}:${k}`;
+  const gate = (on) => {
+    S.gated = on;
+    try { on ? localStorage.setItem(visitorKey("gated"), "1") : localStorage.removeItem(visitorKey("gated")); } catch { /* blocked */ }
+    render();
+  };
+  const loadVisitor = (k) => { try { return localStorage.getItem(visitorKey(k)); } catch { return null; } };
   const saveVisitor = (id) => {
     try { id ? localStorage.setItem(visitorKey(), id) : localStorage.removeItem(visitorKey()); }
     catch { /* storage blocked: the visitor is new on each page load */ }
@@ -192,6 +198,7 @@
     }
     token = doc.session_token;
     saveVisitor(doc.visitor_id);
+    if (S.gated) gate(false);
     Object.assign(S, { identity: doc.identity, contact: doc.contact, claim: w, refused: null });
     if (claimed && doc.identity.status !== "verified") {
       warn(`identity not verified (${doc.identity.reason}): continuing ${doc.identity.status}. See ${REFUSED_DOCS}`);
@@ -205,6 +212,13 @@
   }
   function failed(e, w, tries, claimed) {
     S.identity = { status: "anonymous", reason: e.code };
+    if (e.code === "identity_required") {
+      // A verified-only app: no messenger for a visitor it has not verified.
+      S.open = false;
+      gate(true);
+      emit("identity", who());
+      return warn(`this app accepts only verified users: the widget stays hidden. See ${REFUSED_DOCS}`);
+    }
     render();
     if (e.status === 0 || e.status >= 500) {
       const key = S.applied;
@@ -745,8 +759,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.prefs.hidden = !notes || !S.prefsOpen;
     E.undoBar.hidden = !notes || !S.undo;
     E.foot.hidden = view !== "list";
-    E.panel.hidden = !S.open;
-    E.dock.hidden = !!S.hideLauncher;
+    E.panel.hidden = !S.open || !!S.gated;
+    E.dock.hidden = !!S.hideLauncher || !!S.gated;
     E.bell.hidden = !verified;
     // The bell shows what arrived since the list was last opened; the tab shows unread.
     const fresh = S.counts.unseen;
@@ -996,7 +1010,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
   booted = true;
   if (!batch && !claims(want)) {
     // A returning anonymous visitor reconnects at once (replies may be waiting).
-    if (loadVisitor()) ensureSession().catch(noop);
+    // A browser an app once refused stays hidden unless the app now lets it in.
+    if (loadVisitor() || (S.gated = loadVisitor("gated") === "1")) ensureSession().catch(noop);
     else emit("identity", who());
   }
   window.dispatchEvent(new CustomEvent("countersign:ready"));

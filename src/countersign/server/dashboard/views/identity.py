@@ -137,6 +137,10 @@ async def update_policy(
         "identifier": form.text("identifier", max_chars=16),
         "max_metadata_chars": int(limit_text),
         "allowed_origins": _origins(form.text("allowed_origins", max_chars=20_000, required=False)),
+        # Absent from an older form: unchanged.
+        "allow_anonymous": {"yes": True, "no": False}.get(
+            form.text("allow_anonymous", max_chars=3, required=False)
+        ),
     }
     try:
         updated = await state.backend.database.run(
