@@ -54,6 +54,12 @@ async def identify(request: Request) -> Response:
     claimed = None if raw_claim is None else str(raw_claim)
     now = utcnow()
     decision = decide(config, body, now)
+    if decision.failure_code == "token_unknown_kid" and config.jwks_sources:
+        # Perhaps a key the customer just published: fetch its JWKS (paced) and retry.
+        database = state.backend.database
+        if await state.jwks.refresh(config, database, state.outbound, state.directory):
+            config = await state.directory.get(body.app_id) or config
+            decision = decide(config, body, now)
     metadata, warnings = metadata_for(config, body, decision)
     wait = None
     if failed(decision):  # checked and counted in one step
