@@ -24,6 +24,7 @@ from .views import (
     log,
     login,
     notify,
+    public_keys,
     team,
     webhooks,
 )
@@ -31,7 +32,20 @@ from .views import (
 __all__ = ["STATIC_PREFIX", "router", "static_files"]
 
 router = APIRouter()
-for view in (login, join, inbox, notify, contacts, identity, install, log, webhooks, team, live):
+for view in (
+    login,
+    join,
+    inbox,
+    notify,
+    contacts,
+    identity,
+    public_keys,
+    install,
+    log,
+    webhooks,
+    team,
+    live,
+):
     router.include_router(view.router)
 
 

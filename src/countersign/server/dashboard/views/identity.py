@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ....storage import apps, operators, verification_log
+from ....storage import apps, operators, public_keys, verification_log
 from ....storage.apps import AppRecord
 from ....storage.operators import OperatorRecord
 from ....vocabulary.clock import utcnow
@@ -43,6 +43,9 @@ AUDITED: Final = (
     "api_key.created",
     "api_key.revoked",
     "policy.updated",
+    "public_key.added",
+    "public_key.revoked",
+    "user.revoked",
 )
 
 
@@ -83,6 +86,7 @@ async def _context(state: ServerState, app: AppRecord) -> dict[str, Any]:
             "secrets": _secret_rows(records),
             "active_secrets": sum(row.is_active(utcnow()) for row in records),
             "api_keys": apps.list_api_keys(connection, app.id)[::-1],
+            "public_keys": public_keys.list_keys(connection, app.id)[::-1],
             "audit": operators.recent_audit(connection, app.id, limit=15, actions=AUDITED),
             "would_refuse": verification_log.would_be_refused(connection, app.id, since),
         }
@@ -90,7 +94,7 @@ async def _context(state: ServerState, app: AppRecord) -> dict[str, Any]:
     return await state.backend.database.run(load)
 
 
-async def _settings_page(
+async def settings_page(
     request: Request,
     state: ServerState,
     operator: OperatorRecord,
@@ -116,7 +120,7 @@ async def _settings_page(
 
 @router.get("/dashboard/apps/{app_id}/identity")
 async def identity(request: Request, state: StateDep, operator: OwnerDep, app: AppDep) -> Response:
-    return await _settings_page(request, state, operator, app)
+    return await settings_page(request, state, operator, app)
 
 
 def _origins(text: str) -> list[str]:
@@ -147,7 +151,7 @@ async def update_policy(
             lambda c: apps.update_policy(c, app.id, **changes)
         )
     except apps.InvalidPolicy as error:
-        return await _settings_page(request, state, operator, app, status=422, problem=str(error))
+        return await settings_page(request, state, operator, app, status=422, problem=str(error))
     state.directory.invalidate(app.id)
     await audit(request, state, operator, app.id, "policy.updated", updated.identity_mode)
     return RedirectResponse(f"{_base(app.id)}?saved=policy", status_code=303)
@@ -163,7 +167,7 @@ async def create_secret(
     )
     state.directory.invalidate(app.id)
     await audit(request, state, operator, app.id, "secret.created", secret_id)
-    return await _settings_page(
+    return await settings_page(
         request, state, operator, app, new_secret={"id": secret_id, "value": secret}
     )
 
@@ -182,7 +186,7 @@ async def reveal_secret(
         if not await limits.passwords.check(stored, password):
             attempt.failed()
             await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
-            return await _settings_page(
+            return await settings_page(
                 request,
                 state,
                 operator,
@@ -199,7 +203,7 @@ async def reveal_secret(
         raise NotFound("This app has no such secret.") from None
     await audit(request, state, operator, app.id, "secret.revealed", secret_id)
     revealed = {"id": secret_id, "value": secret.reveal().decode("utf-8")}
-    return await _settings_page(request, state, operator, app, revealed=revealed)
+    return await settings_page(request, state, operator, app, revealed=revealed)
 
 
 @router.post("/dashboard/apps/{app_id}/identity/secrets/{secret_id}/revoke")
@@ -221,7 +225,7 @@ async def create_api_key(
 ) -> Response:
     key_id, key = await state.backend.database.run(lambda c: apps.create_api_key(c, app.id))
     await audit(request, state, operator, app.id, "api_key.created", key_id)
-    return await _settings_page(
+    return await settings_page(
         request, state, operator, app, new_api_key={"id": key_id, "value": key}
     )
 
