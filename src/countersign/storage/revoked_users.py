@@ -13,14 +13,20 @@ from typing import Final, cast
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from .apps import bump_config, get_app
+from .errors import Invalid
 from .identities import end_browser_session
 from .models import Contact, RevokedUser, Visitor
 from .verification_log import insert_entries
 
 _visitors = cast(Table, Visitor.__table__)
-#: The revocations an app holds in memory on every node; far more than any app
-#: revokes by hand. Older ones stay stored and enforced at identify by a query.
-MAX_CACHED: Final = 10_000
+#: Every node holds an app's revocations in memory (identify checks them with no
+#: query), so an app may hold this many: far more than anyone revokes one by one. Past
+#: it, rotating the secret is the tool.
+MAX_REVOKED_PER_APP: Final = 100_000
+
+
+class TooManyRevoked(Invalid):
+    code = "too_many_revoked_users"
 
 
 def revoke_user(connection: Connection, app_id: str, user_id: str, now: datetime) -> datetime:
@@ -54,12 +60,9 @@ def unrevoke_user(connection: Connection, app_id: str, user_id: str) -> bool:
 
 
 def revoked_users(connection: Connection, app_id: str) -> dict[str, datetime]:
-    """The app's revocations, newest first, at most :data:`MAX_CACHED`."""
+    """Every revocation of the app: user id -> when."""
     rows = connection.execute(
-        select(RevokedUser.user_id, RevokedUser.revoked_at)
-        .where(RevokedUser.app_id == app_id)
-        .order_by(RevokedUser.revoked_at.desc())
-        .limit(MAX_CACHED)
+        select(RevokedUser.user_id, RevokedUser.revoked_at).where(RevokedUser.app_id == app_id)
     )
     return {row.user_id: row.revoked_at for row in rows}
 
