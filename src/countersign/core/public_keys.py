@@ -166,8 +166,10 @@ def parse_jwks(document: bytes | str, *, key_id: str = "") -> list[PublicKey]:
     """The signing keys of a JWKS document (``{"keys": [...]}``).
 
     Bounded before parsing (64 KB, 100 keys). A key with private members refuses the
-    whole set (whoever publishes it has leaked it); keys for encryption or of a kind
-    Countersign does not verify are skipped, as a JWKS may hold those for others.
+    whole set (whoever publishes it has leaked it); keys for encryption, without a
+    kid, or of a kind Countersign does not verify (another curve, a short RSA key, an
+    alg that is not the key's) are skipped: a JWKS may hold those for others, and a
+    skipped key verifies nothing.
     """
     size = len(document.encode("utf-8") if isinstance(document, str) else document)
     if size > MAX_JWKS_BYTES:
@@ -184,9 +186,12 @@ def parse_jwks(document: bytes | str, *, key_id: str = "") -> list[PublicKey]:
             raise InvalidPublicKey("every entry of a JWKS is a JWK object")
         if PRIVATE_MEMBERS & entry.keys():
             raise InvalidPublicKey("the JWKS publishes private key material: refused")
-        if entry.get("use") not in (None, "sig") or entry.get("kty") not in ("OKP", "EC", "RSA"):
-            continue
-        key = parse_jwk(entry, key_id=key_id)
+        if entry.get("use") not in (None, "sig") or "kid" not in entry:
+            continue  # for encryption, or not selectable by a token's header
+        try:
+            key = parse_jwk(entry, key_id=key_id)
+        except InvalidPublicKey:
+            continue  # a kind Countersign does not verify (ES384, RSA-1024, ...): not used
         if key.kid in found:
             raise InvalidPublicKey(f"the JWKS names kid {key.kid!r} twice")
         found[key.kid] = key

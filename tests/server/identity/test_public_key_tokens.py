@@ -202,3 +202,26 @@ def test_a_duplicate_active_kid_is_refused(harness: Harness) -> None:
     register(harness, pair)
     with pytest.raises(public_keys.PublicKeyConflict):
         register(harness, new_pair("ES256", pair.kid))
+
+
+def test_a_jwks_skips_keys_it_cannot_verify_but_refuses_private_ones() -> None:
+    good = new_pair("ES256", "good")
+    p384 = KeyPair("ES256", "p384", ec.generate_private_key(ec.SECP384R1()))
+    small = KeyPair(
+        "RS256", "small", rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    )
+    document = json.dumps(
+        {
+            "keys": [
+                good.public_jwk(),
+                {**p384.public_jwk(), "alg": "ES256"},  # a P-384 key labelled ES256
+                small.public_jwk(),
+                {**new_pair("EdDSA").public_jwk(), "use": "enc"},
+                {k: v for k, v in new_pair("EdDSA").public_jwk().items() if k != "kid"},
+            ]
+        }
+    )
+    assert [key.kid for key in parse_jwks(document)] == ["good"]
+    leaked = json.dumps({"keys": [good.public_jwk(), new_pair("EdDSA").private_jwk()]})
+    with pytest.raises(InvalidPublicKey, match="private"):
+        parse_jwks(leaked)

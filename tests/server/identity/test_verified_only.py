@@ -89,18 +89,27 @@ def test_existing_apps_keep_anonymous_visitors(database_url: str) -> None:
                 "('app_old', 'Old', 'required', 'reject', 'user_id', 1000, '[]', 1, "
                 "CURRENT_TIMESTAMP)"
             )
+            connection.exec_driver_sql(
+                "INSERT INTO contacts (id, app_id, user_id, verified, metadata, attributes, "
+                "created_at, last_seen_at) VALUES ('con_old', 'app_old', 'ada', true, '{}', "
+                "'{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
         database.migrate()
         with database.engine.connect() as connection:
             row = connection.exec_driver_sql(
                 "SELECT allow_anonymous FROM apps WHERE id = 'app_old'"
             ).one()
             assert bool(row.allow_anonymous) is True
+            # Adding the column copied no table: on SQLite a copy of apps would have
+            # cascaded its drop to every row that references an app.
+            assert connection.exec_driver_sql("SELECT count(*) FROM contacts").scalar() == 1
         with database.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, "0011")
         with database.engine.connect() as connection:
             names = database.engine.dialect.get_table_names(connection)
             assert not {"public_keys", "jwks_cache", "revoked_users"} & set(names)
+            assert connection.exec_driver_sql("SELECT count(*) FROM contacts").scalar() == 1
     finally:
         database.dispose()
 

@@ -89,15 +89,17 @@ def upgrade() -> None:
     with op.batch_alter_table("jwks_cache", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_jwks_cache_app_id"), ["app_id"], unique=False)
 
-    with op.batch_alter_table("apps", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("allow_anonymous", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN, never a batch copy: on SQLite a batch alter drops and
+    # recreates ``apps``, and with foreign keys on (they are, on every connection) the
+    # drop would cascade to every contact, conversation and secret of every app.
+    op.add_column(
+        "apps",
+        sa.Column("allow_anonymous", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("apps", schema=None) as batch_op:
-        batch_op.drop_column("allow_anonymous")
+    op.drop_column("apps", "allow_anonymous")  # ALTER TABLE DROP COLUMN: no table copy
 
     with op.batch_alter_table("jwks_cache", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jwks_cache_app_id"))
