@@ -201,3 +201,39 @@ def test_bad_jwks_documents_are_refused(
     jwks_server.document = documents[problem]
     with pytest.raises(JwksFetchFailed):
         _fetch(jwks_server.url, tls[1])
+
+
+def test_the_cli_adds_a_jwks_url(
+    cs: Any,
+    jwks_server: JwksServer,
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from countersign.cli import public_keys as cli_public_keys
+
+    monkeypatch.setattr(
+        cli_public_keys,
+        "OutboundClient",
+        lambda: OutboundClient(verify=tls[1], resolver=_resolve_localhost),
+    )
+    pair = new_pair("RS256", "rsa-1")
+    jwks_server.document = jwks(pair)
+    app_id = json.loads(cs("apps", "create", "Acme", "--json").output)["app_id"]
+    refused = cs("public-keys", "add", app_id, "--jwks-url", jwks_server.url)
+    assert refused.exit_code == 1  # localhost: a private address unless allowed
+    assert "private_address" in refused.output
+    added = cs(
+        "public-keys", "add", app_id, "--jwks-url", jwks_server.url,
+        "--allow-private-network", "--json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    document = json.loads(added.output)
+    assert (document["source"], document["jwks_kids"]) == ("jwks_url", ["rsa-1"])
+    jwks_server.document = '{"keys": [' + json.dumps(pair.private_jwk()) + "]}"
+    leaked = cs(
+        "public-keys", "add", app_id, "--jwks-url", jwks_server.url, "--allow-private-network"
+    )
+    assert leaked.exit_code == 1
+    assert "nothing was stored" in leaked.output
+    listed = json.loads(cs("public-keys", "list", app_id, "--json").output)["data"]
+    assert len(listed) == 1
