@@ -163,3 +163,15 @@ def test_a_5xx_is_retried_only_where_a_repeat_is_harmless() -> None:
     assert delay(read, 1, None, None) is not None
     with pytest.raises(CountersignError):
         settle(read, 1, _response(400))  # a client error is never retried
+
+
+def test_revoking_a_user_sync_and_async(served: Served) -> None:
+    with Client(served.url, api_key=served.api_key) as client:
+        revoked = client.users.revoke("leaked-1")
+    assert (revoked["revoked"], revoked["user_id"]) == (True, "leaked-1")
+
+    async def run() -> dict[str, object]:
+        async with AsyncClient(served.url, api_key=served.api_key) as client:
+            return await client.users.revoke("leaked/2")
+
+    assert asyncio.run(run())["user_id"] == "leaked/2"

@@ -11,6 +11,7 @@ import pytest
 
 from countersign import KeyRing, RingKey, Secret, issue_identity_token, verify_identity_token
 from countersign.core import (
+    TokenAlgMismatch,
     TokenClaimInvalid,
     TokenExpired,
     TokenMalformed,
@@ -112,7 +113,7 @@ def _b64(document: dict[str, object]) -> str:
 
 def test_alg_none_is_refused() -> None:
     unsigned = f"{_b64({'alg': 'none', 'kid': 'sec_new'})}.{_b64({'sub': 'u1', 'exp': exp(timedelta(hours=1))})}."
-    with pytest.raises(TokenMalformed):
+    with pytest.raises(TokenAlgMismatch):  # SPEC 15: no key verifies alg none
         verify_identity_token(unsigned, RING, now=NOW)
 
 
@@ -125,7 +126,7 @@ def test_other_hmac_algorithms_are_refused() -> None:
         algorithm="HS512",
         headers={"kid": "sec_long"},
     )
-    with pytest.raises(TokenMalformed):
+    with pytest.raises(TokenAlgMismatch):  # SPEC 15: a secret verifies only HS256
         verify_identity_token(hs512, ring, now=NOW)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert, text
 
 from countersign.storage import migrate
 from countersign.storage.database import Database
-from countersign.storage.models import App, Contact
+from countersign.storage.models import Contact
 
 INBOX_TABLES = {"notification_categories", "notification_preferences", "notification_sends"}
 
@@ -36,9 +36,17 @@ def test_existing_notifications_survive_and_the_migration_goes_both_ways(
         _alembic(database, "0009")
         sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         with database.engine.begin() as connection:
-            # The apps and contacts tables are as they were at 0009: the models' own
-            # defaults fill them. The notification is written as 0009 knew it.
-            connection.execute(insert(App).values(id="app_m", name="M", created_at=sent))
+            # The contacts table is as it was at 0009: the model's own defaults fill it.
+            # The app (its table has grown since: 0012) and the notification are written
+            # as 0009 knew them.
+            connection.execute(
+                text(
+                    "INSERT INTO apps (id, name, identity_mode, on_mismatch, identifier,"
+                    " max_metadata_chars, allowed_origins, config_version, created_at)"
+                    " VALUES ('app_m', 'M', 'required', 'reject', 'user_id', 1000, '[]', 1, :t)"
+                ),
+                {"t": sent},
+            )
             connection.execute(
                 insert(Contact).values(
                     id="con_m",

@@ -126,3 +126,36 @@ def test_revoking_a_secret_from_the_cli_closes_its_streams_on_every_node(
             _, code = _until_closed(websocket, 4.0)
             assert code == 4401
         assert time.monotonic() - started < 3.0
+
+
+def test_revoking_a_user_over_the_api_closes_their_streams_on_every_node(
+    servers: Servers, postgres_url: str, shared_redis: str, tmp_path: Path
+) -> None:
+    """SPEC 15: one user's revocation, asked of node A, ends that user's sessions on A
+    and on B at once; their hash is refused on both, and another user is untouched."""
+    app, a, b = two_nodes(servers, tmp_path / "data", postgres_url, shared_redis)
+    leaky, other = f"leaky-{secrets.token_hex(4)}", f"other-{secrets.token_hex(4)}"
+    on_a, on_b = identify(a, app, leaky), identify(b, app, leaky)
+    bystander = identify(b, app, other)
+    with (
+        stream(a, on_a["session_token"]) as (on_node_a, _),
+        stream(b, on_b["session_token"]) as (on_node_b, _),
+        stream(b, bystander["session_token"]) as (untouched, _),
+    ):
+        revoked = a.http.post(f"/v1/users/{leaky}/revoke", headers=app.api_headers())
+        assert revoked.status_code == 200, revoked.text
+        assert revoked.json()["sessions_ended"] == 2
+        started = time.monotonic()
+        for websocket in (on_node_a, on_node_b):
+            _, code = _until_closed(websocket, WITHIN_SECONDS + 2)
+            assert code == 4401
+        assert time.monotonic() - started < WITHIN_SECONDS + 0.5
+        _notify(b, app, other, "still here")
+        events = [json.loads(untouched.recv(timeout=5))]
+        assert events[0]["type"] == "notification.created", events
+    time.sleep(1.5)  # node B's app directory polls the config version every second
+    for node in (a, b):
+        body = {"app_id": app.app_id, "user_id": leaky, "user_hash": sign(app.secret, leaky)}
+        refused = node.http.post("/v1/widget/identify", json=body)
+        assert refused.status_code == 401, refused.text
+    assert identify(a, app, other)["identity"]["status"] == "verified"

@@ -66,5 +66,5 @@ def test_head_answers_without_a_body(harness: Harness) -> None:
 
 def test_the_script_stays_small() -> None:
     # docs/widget.md states the size; a widget every page loads must stay light.
-    assert len(PACKAGED) < 52_000
+    assert len(PACKAGED) < 56_000  # issue 17: token refresh and verified-only apps
     assert b"sourceMappingURL" not in PACKAGED

@@ -17,8 +17,11 @@ from .db import db_group
 from .identity import sign_command, verify_command
 from .log import log_command
 from .operators import operators_group
+from .public_keys import public_keys_group
 from .secrets import keys_group, secrets_group
 from .serve import serve_command
+from .users import users_group
+from .verify_token import verify_token_command
 from .webhooks import webhooks_group
 
 
@@ -38,15 +41,18 @@ def cli() -> None:
 
 cli.add_command(sign_command)
 cli.add_command(verify_command)
+cli.add_command(verify_token_command)
 cli.add_command(apps_group)
 cli.add_command(secrets_group)
 cli.add_command(keys_group)
+cli.add_command(public_keys_group)
 cli.add_command(log_command)
 cli.add_command(webhooks_group)
 cli.add_command(categories_group)
 cli.add_command(actions_group)
 cli.add_command(operators_group)
 cli.add_command(contacts_group)
+cli.add_command(users_group)
 cli.add_command(db_group)
 cli.add_command(serve_command)
 

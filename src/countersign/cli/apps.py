@@ -54,6 +54,7 @@ def _describe(app: AppRecord) -> str:
         f"identifier          {app.identifier}",
         f"max_metadata_chars  {app.max_metadata_chars}",
         f"allowed_origins     {origins}",
+        f"allow_anonymous     {'yes' if app.allow_anonymous else 'no: verified users only'}",
         f"created             {when(app.created_at.isoformat())}",
     ]
     return "\n".join(lines)
@@ -166,6 +167,13 @@ def show_command(
     "the given origins replace the current list.",
 )
 @click.option("--clear-origins", is_flag=True, help="Allow every origin again (empty allow-list).")
+@click.option(
+    "--allow-anonymous/--no-allow-anonymous",
+    default=None,
+    help="Whether visitors without a verified identity may use the widget. With "
+    "--no-allow-anonymous, identify without one is refused (401 identity_required) and "
+    "the widget shows nothing.",
+)
 @json_option
 @click.argument("app_id", metavar="APP")
 def set_command(
@@ -177,6 +185,7 @@ def set_command(
     max_metadata_chars: int | None,
     origins: tuple[str, ...],
     clear_origins: bool,
+    allow_anonymous: bool | None,
     as_json: bool,
     app_id: str,
 ) -> None:
@@ -189,11 +198,12 @@ def set_command(
         "identifier": identifier,
         "max_metadata_chars": max_metadata_chars,
         "allowed_origins": [] if clear_origins else (list(origins) or None),
+        "allow_anonymous": allow_anonymous,
     }
     if all(value is None for value in changes.values()):
         raise click.UsageError(
             "nothing to change: give --identity-mode, --on-mismatch, --identifier, "
-            "--max-metadata-chars, --allowed-origin or --clear-origins"
+            "--max-metadata-chars, --allowed-origin, --clear-origins or --[no-]allow-anonymous"
         )
     with open_cli_backend(data_dir, database_url) as backend:
         record = backend.database.run_sync(lambda c: apps.update_policy(c, app_id, **changes))

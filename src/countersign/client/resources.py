@@ -55,6 +55,13 @@ class Users(_Resource[R]):
         """``GET /v1/users/{user_id}/export``: everything stored about the user."""
         return self._send(Call("GET", f"/v1/users/{segment(user_id)}/export", idempotent=True))
 
+    def revoke(self, user_id: str) -> R:
+        """``POST /v1/users/{user_id}/revoke``: end the user's sessions everywhere, refuse
+        their static hash and every token issued before now."""
+        return self._send(
+            Call("POST", f"/v1/users/{segment(user_id)}/revoke", json={}, idempotent=True)
+        )
+
     def erase(self, user_id: str) -> R:
         """``DELETE /v1/users/{user_id}``: erase the user and all their data."""
         return self._send(Call("DELETE", f"/v1/users/{segment(user_id)}", idempotent=True))
@@ -179,6 +186,7 @@ ROUTES = frozenset(
         ("GET", "/v1/users/{user_id}/events"),
         ("GET", "/v1/users/{user_id}/export"),
         ("DELETE", "/v1/users/{user_id}"),
+        ("POST", "/v1/users/{user_id}/revoke"),
         ("POST", "/v1/notifications"),
         ("GET", "/v1/users/{user_id}/notifications"),
         ("DELETE", "/v1/notifications/{notification_id}"),

@@ -47,11 +47,21 @@ class TokenMalformed(TokenError):
 
 
 class TokenSignatureInvalid(TokenError):
-    code = "token_signature_invalid"
+    code = "token_bad_signature"
 
 
 class TokenUnknownKey(TokenError):
-    code = "token_unknown_key"
+    code = "token_unknown_kid"
+
+
+class TokenAlgMismatch(TokenError):
+    """The header's ``alg`` is not the algorithm of the key its ``kid`` names."""
+
+    code = "token_alg_mismatch"
+
+
+class TokenRevokedKey(TokenError):
+    code = "token_revoked_key"
 
 
 class TokenExpired(TokenError):
@@ -64,3 +74,11 @@ class TokenNotYetValid(TokenError):
 
 class TokenClaimInvalid(TokenError):
     code = "token_claim_invalid"
+
+
+class TokenMissingClaim(TokenClaimInvalid):
+    code = "token_missing_claim"
+
+
+class TokenWrongAudience(TokenClaimInvalid):
+    code = "token_wrong_audience"

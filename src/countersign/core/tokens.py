@@ -21,15 +21,20 @@ from typing import Any, Final
 
 from .exc import (
     InvalidIdentifier,
+    TokenAlgMismatch,
     TokenClaimInvalid,
     TokenExpired,
     TokenMalformed,
+    TokenMissingClaim,
     TokenNotYetValid,
+    TokenRevokedKey,
     TokenSignatureInvalid,
     TokenUnknownKey,
+    TokenWrongAudience,
 )
 from .identifiers import identifier_text
 from .keyring import KeyRing, RingKey
+from .public_keys import EMPTY_KEYS, PublicKeySet
 
 ALGORITHMS: Final = ["HS256"]
 DEFAULT_LEEWAY: Final = timedelta(seconds=60)
@@ -48,6 +53,7 @@ class IdentityClaims:
     attributes: dict[str, Any]
     key_id: str
     expires_at: datetime
+    issued_at: datetime | None = None
 
 
 def issue_identity_token(
@@ -86,30 +92,22 @@ def verify_identity_token(
     leeway: timedelta = DEFAULT_LEEWAY,
     audience: str | None = None,
     max_lifetime: timedelta | None = None,
+    public_keys: PublicKeySet = EMPTY_KEYS,
 ) -> IdentityClaims:
     """The verified claims of ``token``, or a :class:`TokenError` subclass saying why not.
 
-    ``kid`` picks the key; a token without one is tried against every active key.
-    ``leeway`` (at most five minutes) absorbs clock skew between the backend and us.
-    ``audience``, when given, must appear in an ``aud`` claim if the token has one.
-    ``max_lifetime`` refuses tokens whose ``exp`` lies further than that past ``iat``.
+    ``kid`` picks the key: one of ``public_keys`` (verified with that key's own
+    algorithm) or an identity secret of ``keys`` (HS256); a token without one is tried
+    against every active secret. ``leeway`` (at most five minutes) absorbs clock skew
+    between the backend and us. ``audience``, when given, must appear in an ``aud``
+    claim if the token has one. ``max_lifetime`` refuses tokens whose ``exp`` lies
+    further than that past ``iat``.
     """
-    import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
-
     if leeway > MAX_LEEWAY or leeway < timedelta(0):
         raise ValueError("leeway must be between 0 and 5 minutes")
-    if (
-        not isinstance(token, str)
-        or not token.isascii()  # compact JWTs are base64url and dots only
-        or not 0 < len(token) <= MAX_TOKEN_CHARS
-    ):
-        raise TokenMalformed("the identity token is not a compact JWT")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError:
-        raise TokenMalformed("the identity token is not a compact JWT") from None
-    claims = _decode_with_ring(token, header, keys)
-    key_id, payload = claims
+    header = read_header(token)
+    assert isinstance(token, str)  # read_header refuses anything else
+    key_id, payload = _decode(token, header, keys, public_keys)
     checked_now = _utc(now).timestamp()
     expires = _check_times(payload, checked_now, leeway.total_seconds(), max_lifetime)
     _check_audience(payload, audience)
@@ -117,53 +115,116 @@ def verify_identity_token(
     user_id = _identifier_claim(payload, "sub")
     email = _identifier_claim(payload, "email")
     if user_id is None and email is None:
-        raise TokenClaimInvalid("the identity token names no user: add sub or email")
+        raise TokenMissingClaim("the identity token names no user: add sub or email")
     attributes = {name: value for name, value in payload.items() if name not in REGISTERED_CLAIMS}
+    issued = _numeric_claim(payload, "iat")
     return IdentityClaims(
         user_id=user_id,
         email=email,
         attributes=attributes,
         key_id=key_id,
         expires_at=datetime.fromtimestamp(expires, UTC),
+        issued_at=None if issued is None else datetime.fromtimestamp(issued, UTC),
     )
 
 
-def _decode_with_ring(
-    token: str, header: Mapping[str, Any], keys: KeyRing
-) -> tuple[str, dict[str, Any]]:
+def read_header(token: object) -> dict[str, Any]:
+    """The unverified JOSE header of a compact JWT, bounded before any parsing.
+
+    Refused here (``token_malformed``): anything but an ASCII string of at most 8 KB,
+    a header that is not JSON, and ``crit`` (no extension is understood, so RFC 7515
+    says refuse). ``alg: none`` is an algorithm mismatch: no key verifies it.
+    """
     import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
 
+    if not isinstance(token, str) or not token:
+        raise TokenMalformed("the identity token is not a compact JWT")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenMalformed(
+            f"the identity token is {len(token)} characters; at most {MAX_TOKEN_CHARS} are "
+            "accepted: keep custom claims small (send the rest with PUT /v1/users)"
+        )
+    if not token.isascii():  # compact JWTs are base64url and dots only
+        raise TokenMalformed("the identity token is not a compact JWT")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        raise TokenMalformed("the identity token is not a compact JWT") from None
+    if "crit" in header:
+        raise TokenMalformed("the identity token has a crit header, which is refused")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg.lower() == "none":
+        raise TokenAlgMismatch("the identity token is unsigned (alg none), which is refused")
+    return header
+
+
+def _decode(
+    token: str, header: Mapping[str, Any], keys: KeyRing, public_keys: PublicKeySet
+) -> tuple[str, dict[str, Any]]:
     kid = header.get("kid")
+    alg = header["alg"]
+    if kid is not None and not isinstance(kid, str):
+        raise TokenUnknownKey("the identity token's kid is not a string")
+    if kid is not None and (public := public_keys.get(kid)) is not None:
+        # The algorithm is the key's: a token saying HS256 (keyed with the public
+        # key's bytes) or any other is refused before its signature is looked at.
+        if alg != public.alg:
+            raise TokenAlgMismatch(
+                f"the identity token says alg {alg[:20]!r} but key {kid!r} verifies {public.alg}"
+            )
+        return public.id, _jwt_decode(token, public_keys.verifier(public), public.alg)
+    if kid is not None and public_keys.is_revoked(kid):
+        raise TokenRevokedKey(f"the identity token's key {kid!r} has been revoked")
     if kid is None:
+        if alg != "HS256":
+            raise TokenUnknownKey(f"an {alg[:20]} identity token must name its public key with kid")
         candidates: tuple[RingKey, ...] = keys.keys
-    elif isinstance(kid, str) and (key := keys.get(kid)) is not None:
+    elif (key := keys.get(kid)) is not None:
         candidates = (key,)
+    elif any(revoked.id == kid for revoked in keys.revoked):
+        raise TokenRevokedKey(f"the identity token's secret {kid!r} is revoked or expired")
     else:
-        raise TokenUnknownKey("the identity token's kid names no active secret of this app")
+        raise TokenUnknownKey(
+            f"the identity token's kid {kid[:64]!r} names no active key or secret of this app"
+        )
+    if alg != "HS256":
+        raise TokenAlgMismatch(
+            f"the identity token says alg {alg[:20]!r} but secrets verify only HS256"
+        )
     for candidate in candidates:
         try:
-            payload = jwt.decode(
-                token,
-                candidate.secret.reveal(),
-                algorithms=ALGORITHMS,
-                options={
-                    "verify_exp": False,  # checked below against the injectable clock
-                    "verify_nbf": False,
-                    "verify_iat": False,
-                    "verify_aud": False,
-                    "require": ["exp"],
-                },
-            )
-        except jwt.InvalidSignatureError:
+            return candidate.id, _jwt_decode(token, candidate.secret.reveal(), "HS256")
+        except TokenSignatureInvalid:
             continue
-        except jwt.MissingRequiredClaimError as error:
-            raise TokenClaimInvalid(f"the identity token has no {error.claim} claim") from None
-        except jwt.InvalidAlgorithmError:
-            raise TokenMalformed("the identity token must be signed with HS256") from None
-        except jwt.InvalidTokenError as error:
-            raise TokenMalformed(f"the identity token is invalid: {error}") from None
-        return candidate.id, payload
     raise TokenSignatureInvalid("the identity token's signature matches no active secret")
+
+
+def _jwt_decode(token: str, key: Any, algorithm: str) -> dict[str, Any]:
+    import jwt  # noqa: PLC0415 (lazy: see the module's docstring)
+
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],  # the one algorithm of this key
+            options={
+                "verify_exp": False,  # checked below against the injectable clock
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+                "verify_iss": False,
+                "require": ["exp"],
+            },
+        )
+    except jwt.InvalidSignatureError:
+        raise TokenSignatureInvalid("the identity token's signature is not valid") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise TokenMissingClaim(f"the identity token has no {error.claim} claim") from None
+    except jwt.InvalidAlgorithmError:
+        raise TokenAlgMismatch(f"the identity token must be signed with {algorithm}") from None
+    except jwt.InvalidTokenError as error:
+        raise TokenMalformed(f"the identity token is invalid: {error}") from None
+    return payload
 
 
 def _check_times(
@@ -199,7 +260,9 @@ def _check_audience(payload: Mapping[str, Any], audience: str | None) -> None:
     aud = payload["aud"]
     allowed = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
     if audience not in allowed:
-        raise TokenClaimInvalid("the identity token is for another audience")
+        raise TokenWrongAudience(
+            f"the identity token is for another audience: set aud to this app's id ({audience})"
+        )
 
 
 def _unstorable(text: str) -> bool:

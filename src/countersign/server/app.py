@@ -41,6 +41,7 @@ from .routes import (
     notifications_server,
     notifications_widget,
     privacy,
+    revocation,
     server_api,
     server_messaging,
     stream,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             server_api,
             server_messaging,
             privacy,
+            revocation,
             actions,
         )
     ]

@@ -18,17 +18,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Connection
 
 from ..background import stopped_within
-from ..core import KeyRing
-from ..storage import apps, webhook_endpoints
+from ..core import EMPTY_KEYS, KeyRing, PublicKeySet
+from ..storage import apps, public_keys, revoked_users, webhook_endpoints
 from ..storage.database import Database
 from ..storage.encryption import MasterKeyError, SecretBox
+from ..storage.public_keys import JwksSource
 from ..vocabulary.clock import utcnow
 from .errors import ApiError
 from .lru import LRU
@@ -49,6 +51,12 @@ class AppConfig:
     # Event types some webhook endpoint of the app listens to: identify checks this set
     # and does no webhook work at all for an app without such an endpoint.
     webhook_events: frozenset[str] = frozenset()
+    # SPEC 15: the public keys that verify its tokens (inline and fetched JWKS), the
+    # JWKS URLs to refresh on an unknown kid, and the users it revoked (user id ->
+    # when: their hash is refused, and tokens issued before then).
+    public_keys: PublicKeySet = EMPTY_KEYS
+    jwks_sources: tuple[JwksSource, ...] = ()
+    revoked_users: Mapping[str, datetime] = field(default_factory=dict)
 
     def allows_origin(self, origin: str | None) -> bool:
         """Whether a browser page at ``origin`` may use this app's widget API. With no
@@ -104,8 +112,15 @@ class AppDirectory:
             if secret.is_active(now) and secret.expires_at is not None:
                 until = (secret.expires_at - now).total_seconds()
                 stale_at = min(stale_at, time.monotonic() + max(until, 0.0))
+        key_set, sources = public_keys.load_key_set(connection, app_id)
         return AppConfig(
-            record, ring, stale_at, webhook_endpoints.subscribed_types(connection, app_id)
+            record,
+            ring,
+            stale_at,
+            webhook_endpoints.subscribed_types(connection, app_id),
+            public_keys=key_set,
+            jwks_sources=tuple(sources),
+            revoked_users=revoked_users.revoked_users(connection, app_id),
         )
 
     def invalidate(self, app_id: str) -> None:

@@ -6,10 +6,17 @@ from typing import Final
 
 from starlette.convertors import PathConvertor, register_url_convertor
 
+ANY_TEXT: Final = "any_text"
 USER_ID: Final = "user_id_text"
 
 #: What follows ``/v1/users/{user_id}/`` on the server API's read routes (and revoke).
 USER_SUBRESOURCES: Final = ("conversations", "events", "notifications", "export", "revoke")
+
+
+class _AnyText(PathConvertor):
+    """The rest of the path, newlines and all (``path``, ``.*``, stops at a newline)."""
+
+    regex = "(?s:.*)"
 
 
 class _UserIdText(PathConvertor):
@@ -25,4 +32,5 @@ class _UserIdText(PathConvertor):
     regex = "(?s:(?!.*/(?:" + "|".join(USER_SUBRESOURCES) + r")\Z).*)"
 
 
+register_url_convertor(ANY_TEXT, _AnyText())
 register_url_convertor(USER_ID, _UserIdText())

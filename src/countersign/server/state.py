@@ -19,6 +19,7 @@ from ..settings import Settings
 from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
 from .app_directory import AppDirectory
+from .identify.jwks import JwksRefresh
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .session_tokens import SessionTokens
@@ -40,6 +41,7 @@ class ServerState:
     outbound: OutboundClient  # every request to a customer's systems goes through it
     session_tokens: SessionTokens
     action_limits: ActionLimits = field(default_factory=ActionLimits)
+    jwks: JwksRefresh = field(default_factory=JwksRefresh)  # unknown kids: SPEC 15
 
     async def commit_and_publish(
         self, work: Callable[[Connection], tuple[T, Sequence[StreamItem]]]

@@ -60,9 +60,15 @@
     return run;
   };
 
-  // ---- storage: only the anonymous visitor id, namespaced per app
-  const visitorKey = () => `countersign:${S.appId}:visitor`;
-  const loadVisitor = () => { try { return localStorage.getItem(visitorKey()); } catch { return null; } };
+  // ---- storage: the anonymous visitor id, and whether the app refused anonymous
+  // visitors (verified-only: the widget then shows nothing), namespaced per app
+  const visitorKey = (k = "visitor") => `countersign:${S.appId}:${k}`;
+  const gate = (on) => {
+    S.gated = on;
+    try { on ? localStorage.setItem(visitorKey("gated"), "1") : localStorage.removeItem(visitorKey("gated")); } catch { /* blocked */ }
+    render();
+  };
+  const loadVisitor = (k) => { try { return localStorage.getItem(visitorKey(k)); } catch { return null; } };
   const saveVisitor = (id) => {
     try { id ? localStorage.setItem(visitorKey(), id) : localStorage.removeItem(visitorKey()); }
     catch { /* storage blocked: the visitor is new on each page load */ }
@@ -119,6 +125,7 @@
     if (o.color) S.color = String(o.color);
     if (has(o, "hide_default_launcher")) S.hideLauncher = !!o.hide_default_launcher;
     if (has(o, "notification_toasts")) S.toasts = o.notification_toasts !== false;
+    if (typeof o.refresh === "function") S.refresh = o.refresh; // async () => a new user_jwt
     render();
   }
   // The identity commands of one tick are merged into one identify call.
@@ -156,6 +163,7 @@
     // first session keeps what was typed before it existed.
     const first = !wipe && !token && !S.contact;
     S.epoch++;
+    clearTimeout(refreshTimer);
     disconnect();
     token = null;
     Object.assign(S, {
@@ -192,6 +200,7 @@
     }
     token = doc.session_token;
     saveVisitor(doc.visitor_id);
+    if (S.gated) gate(false);
     Object.assign(S, { identity: doc.identity, contact: doc.contact, claim: w, refused: null });
     if (claimed && doc.identity.status !== "verified") {
       warn(`identity not verified (${doc.identity.reason}): continuing ${doc.identity.status}. See ${REFUSED_DOCS}`);
@@ -200,11 +209,19 @@
     emit("identity", who());
     render();
     connect();
+    refreshSoon(doc);
     // Data loads when the stream is ready, so no event falls in between (or anyway, late).
     setTimeout(() => epoch === S.epoch && !S.loaded && load(), 2500);
   }
   function failed(e, w, tries, claimed) {
     S.identity = { status: "anonymous", reason: e.code };
+    if (e.code === "identity_required") {
+      // A verified-only app: no messenger for a visitor it has not verified.
+      S.open = false;
+      gate(true);
+      emit("identity", who());
+      return warn(`this app accepts only verified users: the widget stays hidden. See ${REFUSED_DOCS}`);
+    }
     render();
     if (e.status === 0 || e.status >= 500) {
       const key = S.applied;
@@ -223,11 +240,56 @@
   }
   let renewedAt = 0;
   function renew() {
-    // The session expired or was revoked: identify again with what the page gave us.
+    // The session expired or was revoked: identify again with what the page gave us,
+    // or with a new token from the page's refresh.
     if (Date.now() - renewedAt < 10000) return;
     renewedAt = Date.now();
     const claim = S.claim;
-    enqueue(() => identify(claim, 0, true));
+    enqueue(() => (S.refresh && claim?.user_jwt ? refreshToken() : identify(claim, 0, true)));
+  }
+  // ---- token refresh: shortly before the session's end (a token's exp bounds it), the
+  // page's refresh() gives a new user_jwt; the same user keeps conversation and stream.
+  let refreshTimer;
+  function refreshSoon(doc) {
+    clearTimeout(refreshTimer);
+    if (!S.refresh || !S.claim?.user_jwt) return;
+    const left = Date.parse(doc.expires_at) - Date.now();
+    const epoch = S.epoch;
+    refreshTimer = setTimeout(() => epoch === S.epoch && enqueue(refreshToken),
+      Math.max(0, left - Math.max(5000, Math.min(60000, left / 10))));
+  }
+  const subject = (jwt) => {
+    try {
+      const c = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return JSON.stringify([c.sub ?? null, c.email ?? null]);
+    } catch { return null; }
+  };
+  async function refreshToken() {
+    const claim = S.claim, epoch = S.epoch;
+    let jwt;
+    try { jwt = await S.refresh(); } catch (e) { return warn(`refresh failed: ${e?.message || e}`); }
+    if (epoch !== S.epoch || !claim?.user_jwt || typeof jwt !== "string" || !jwt) return;
+    const next = { ...claim, user_jwt: jwt };
+    if (subject(jwt) !== subject(claim.user_jwt)) { // another user: a logout, then them
+      logout();
+      return replace({ user_jwt: jwt, user_metadata: {} });
+    }
+    const body = { app_id: S.appId, visitor_id: loadVisitor() };
+    CLAIM.forEach((k) => { if (next[k] != null && next[k] !== "") body[k] = next[k]; });
+    if (Object.keys(next.user_metadata || {}).length) body.user_metadata = next.user_metadata;
+    let doc;
+    try {
+      doc = await api("POST", "/v1/widget/identify", body, token); // the same browser
+    } catch (e) {
+      return e === STALE ? undefined : identify(next, 0, true);
+    }
+    if (doc.contact.id !== S.contact?.id || doc.visitor_id !== body.visitor_id) return identify(next, 0, true);
+    token = doc.session_token;
+    S.claim = next;
+    if (want && want.user_jwt === claim.user_jwt) S.applied = JSON.stringify(Object.assign(want, { user_jwt: jwt }));
+    disconnect(); // the stream reconnects with the new token and resumes from S.seq
+    connect();
+    refreshSoon(doc);
   }
   function logout() {
     batch = want = S.applied = S.refused = null;
@@ -745,8 +807,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.prefs.hidden = !notes || !S.prefsOpen;
     E.undoBar.hidden = !notes || !S.undo;
     E.foot.hidden = view !== "list";
-    E.panel.hidden = !S.open;
-    E.dock.hidden = !!S.hideLauncher;
+    E.panel.hidden = !S.open || !!S.gated;
+    E.dock.hidden = !!S.hideLauncher || !!S.gated;
     E.bell.hidden = !verified;
     // The bell shows what arrived since the list was last opened; the tab shows unread.
     const fresh = S.counts.unseen;
@@ -996,7 +1058,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
   booted = true;
   if (!batch && !claims(want)) {
     // A returning anonymous visitor reconnects at once (replies may be waiting).
-    if (loadVisitor()) ensureSession().catch(noop);
+    // A browser an app once refused stays hidden unless the app now lets it in.
+    if (loadVisitor() || (S.gated = loadVisitor("gated") === "1")) ensureSession().catch(noop);
     else emit("identity", who());
   }
   window.dispatchEvent(new CustomEvent("countersign:ready"));

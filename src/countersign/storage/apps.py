@@ -54,6 +54,7 @@ class AppRecord:
     allowed_origins: tuple[str, ...]
     config_version: int
     created_at: datetime
+    allow_anonymous: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class AppRecord:
             "identifier": self.identifier,
             "max_metadata_chars": self.max_metadata_chars,
             "allowed_origins": list(self.allowed_origins),
+            "allow_anonymous": self.allow_anonymous,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -121,6 +123,7 @@ def _app_record(row: Any) -> AppRecord:
         allowed_origins=tuple(row.allowed_origins or ()),
         config_version=row.config_version,
         created_at=row.created_at,
+        allow_anonymous=bool(row.allow_anonymous),
     )
 
 
@@ -185,6 +188,11 @@ def config_versions(connection: Connection) -> dict[str, int]:
     return {row.id: row.config_version for row in rows}
 
 
+def bump_config(connection: Connection, app_id: str) -> None:
+    """Every node drops its cached copy of the app within a second (``config_version``)."""
+    _bump(connection, app_id)
+
+
 def _bump(connection: Connection, app_id: str) -> None:
     connection.execute(
         update(App).where(App.id == app_id).values(config_version=App.config_version + 1)
@@ -222,6 +230,10 @@ def update_policy(connection: Connection, app_id: str, **changes: Any) -> AppRec
                 raise InvalidPolicy(
                     f"max_metadata_chars must be between 0 and {MAX_METADATA_CHARS_LIMIT}"
                 )
+            values[name] = value
+        elif name == "allow_anonymous":
+            if not isinstance(value, bool):
+                raise InvalidPolicy("allow_anonymous must be true or false")
             values[name] = value
         elif name == "allowed_origins":
             values[name] = sorted({validate_origin(origin) for origin in value})

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -26,7 +27,7 @@ from ..vocabulary.ids import new_row_id
 from . import contacts, verified_claims
 from .contacts import Claim, ContactView, IdentityStatus
 from .conversations import move_conversations
-from .models import IdentitySecret, Visitor
+from .models import IdentitySecret, PublicKeyRecord, Visitor
 from .prepared import Prepared
 
 
@@ -42,6 +43,7 @@ class Identified:
 
 _visitors = cast(Table, Visitor.__table__)
 _secrets = cast(Table, IdentitySecret.__table__)
+_public_keys = cast(Table, PublicKeyRecord.__table__)
 
 _VISITOR: Final = Prepared(
     select(
@@ -117,8 +119,8 @@ _RETIRE_VISITOR: Final = Prepared(
 
 
 def _browser_sessions() -> Select[Any]:
-    """What a browser's session acts as, with when the secret that verified it ended
-    (revoked or expired), if it did."""
+    """What a browser's session acts as, with when the secret (or public key) that
+    verified it ended (revoked or expired), if it did."""
     return select(
         _visitors.c.id,
         _visitors.c.app_id,
@@ -126,9 +128,13 @@ def _browser_sessions() -> Select[Any]:
         _visitors.c.session_contact_id,
         _visitors.c.session_status,
         _visitors.c.session_secret_id,
-        _secrets.c.revoked_at,
+        func.coalesce(_secrets.c.revoked_at, _public_keys.c.revoked_at),
         _secrets.c.expires_at,
-    ).select_from(_visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id))
+    ).select_from(
+        _visitors.outerjoin(_secrets, _secrets.c.id == _visitors.c.session_secret_id).outerjoin(
+            _public_keys, _public_keys.c.id == _visitors.c.session_secret_id
+        )
+    )
 
 
 _BROWSER_SESSION: Final = Prepared(

@@ -18,6 +18,8 @@ from ..vocabulary.clock import utcnow
 from .models import VerificationLogEntry
 from .prepared import Prepared
 
+#: Identify outcomes. The log also holds ``revoked`` lines (an operator revoked a
+#: user, SPEC 15): not an identify, so neither a filter nor a zero in the counts.
 OUTCOMES: Final = ("verified", "unverified", "refused", "anonymous")
 METHODS: Final = ("hash", "jwt", "none")
 

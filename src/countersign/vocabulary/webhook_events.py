@@ -15,6 +15,8 @@ import json
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from ..core import HINTS, token_fix
+
 MESSAGE_CREATED: Final = "message.created"
 CONVERSATION_CREATED: Final = "conversation.created"
 CONTACT_IDENTIFIED: Final = "contact.identified"
@@ -61,6 +63,11 @@ def contact_fields(
     }
 
 
+def failure_fix(code: str) -> str:
+    """The one-line fix of a failure code: a token's (SPEC 15) or a hash's (SPEC 2)."""
+    return token_fix(code) or HINTS.get(code, "")  # type: ignore[call-overload]
+
+
 def identity_failed_data(
     *,
     outcome: str,
@@ -85,7 +92,7 @@ def identity_failed_data(
             "mode": identity_mode,
             "on_mismatch": on_mismatch,
         },
-        "diagnosis": {"code": code},
+        "diagnosis": {"code": code, "fix": failure_fix(code)},
         "origin": origin,
         "attempted_at": at.isoformat(),
     }

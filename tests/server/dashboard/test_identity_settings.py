@@ -153,3 +153,16 @@ def test_api_keys_are_shown_once_and_revocable(dashboard: Dashboard) -> None:
     assert dashboard.client.post("/v1/notifications", json=call, headers=headers).status_code == 401
     actions = [entry["action"] for entry in audit(dashboard)]
     assert actions[:2] == ["api_key.revoked", "api_key.created"]
+
+
+def test_verified_only_is_set_from_the_policy_form(dashboard: Dashboard) -> None:
+    dashboard.logged_in()
+    assert dashboard.harness.identify().status_code == 200
+    dashboard.post("identity/policy", {**POLICY, "allow_anonymous": "no"})
+    refused = dashboard.harness.identify()
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "identity_required"
+    page = dashboard.client.get(dashboard.url("identity")).text
+    assert 'name="allow_anonymous" value="no" checked' in page
+    dashboard.post("identity/policy", {**POLICY, "allow_anonymous": "yes"})
+    assert dashboard.harness.identify().status_code == 200

@@ -25,6 +25,7 @@ from .views import (
     login,
     notify,
     privacy,
+    public_keys,
     team,
     webhooks,
 )
@@ -40,6 +41,7 @@ for view in (
     contacts,
     privacy,
     identity,
+    public_keys,
     install,
     log,
     webhooks,

@@ -54,6 +54,12 @@ async def identify(request: Request) -> Response:
     claimed = None if raw_claim is None else str(raw_claim)
     now = utcnow()
     decision = decide(config, body, now)
+    if decision.failure_code == "token_unknown_kid" and config.jwks_sources:
+        # Perhaps a key the customer just published: fetch its JWKS (paced) and retry.
+        database = state.backend.database
+        if await state.jwks.refresh(config, database, state.outbound, state.directory):
+            config = await state.directory.get(body.app_id) or config
+            decision = decide(config, body, now)
     metadata, warnings = metadata_for(config, body, decision)
     wait = None
     if failed(decision):  # checked and counted in one step
@@ -62,6 +68,10 @@ async def identify(request: Request) -> Response:
             raise limited
     if wait is None:  # a blocked failure is answered without another log entry
         state.recorder.record(pending_entry(config, body, decision, context))
+    if decision.outcome == "refused" and decision.refusal == "identity_required":
+        raise ApiError(
+            401, "identity_required", "this app accepts only verified users: identify one"
+        )
     if decision.outcome == "refused":
         raise ApiError(
             401,
@@ -105,7 +115,7 @@ async def identify(request: Request) -> Response:
         identified.visitor_id, identified.session_epoch, expires_at, decision.secret_id
     )
     if decision.secret_id is not None:
-        state.recorder.secret_used(decision.secret_id, now)
+        state.recorder.secret_used(decision.secret_id, now)  # a secret's or a public key's
     document = response_document(token, expires_at, identified, decision, warnings)
     return Response(msgspec.json.encode(document), media_type="application/json")
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 import jwt
 import msgspec
 
-from ...core import TokenClaimInvalid, TokenError, verify_identity_token
+from ...core import TokenClaimInvalid, TokenError, token_hint, verify_identity_token
 from ...storage import contacts, identities
 from ...vocabulary.clock import utcnow
 from ..app_directory import AppConfig
@@ -60,6 +60,8 @@ class Decision:
     failure_hint: str = ""
     needs_diagnosis: bool = False
     unverified_extra: dict[str, Any] = field(default_factory=dict)
+    # What a refusal answers (401): a failed proof, or (allow_anonymous false) none.
+    refusal: str = "identity_verification_failed"
 
 
 ANONYMOUS: Final = contacts.Claim("anonymous")
@@ -99,7 +101,28 @@ def _unverified_jwt_claims(token: str) -> dict[str, Any]:
 
 
 def decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
-    """What identify should do, from the app's policy alone. Raises 422 for bad fields."""
+    """What identify should do, from the app's policy alone. Raises 422 for bad fields.
+
+    A verified-only app (``allow_anonymous`` false, SPEC 15) refuses whatever is not
+    verified with ``identity_required``: no anonymous or unverified conversation
+    reaches its inbox."""
+    decision = _decide(config, body, now)
+    if config.record.allow_anonymous or decision.claim.status == "verified":
+        return decision
+    if decision.outcome == "refused":
+        return decision  # a failed proof keeps its own answer and code
+    return replace(
+        decision,
+        outcome="refused",
+        claim=ANONYMOUS,
+        reason="identity_required",
+        refusal="identity_required",
+        failure_hint=decision.failure_hint
+        or "This app accepts only verified users (allow_anonymous is false).",
+    )
+
+
+def _decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
     policy = config.record
     user_id = _text(body.user_id, "user_id") if body.user_id is not None else None
     email = _text(body.email, "email") if body.email is not None else None
@@ -118,6 +141,19 @@ def decide(config: AppConfig, body: IdentifyBody, now: datetime) -> Decision:
             needs_diagnosis=True,
         )  # fmt: skip
         return _apply_mismatch(config, failed)
+    if user_id is not None and user_id in config.revoked_users:
+        # A revoked user's hash is a leaked bearer credential forever: only a token
+        # issued after the revocation names them now.
+        return _apply_mismatch(
+            config,
+            Decision(
+                "unverified", "hash", unverified_claim, "verification_failed", claimed,
+                failure_code="user_requires_token",
+                failure_hint=token_hint(
+                    "user_requires_token", f"user {user_id!r} was revoked: hashes no longer verify"
+                ),
+            ),
+        )  # fmt: skip
     by_user_id = policy.identifier == "user_id"
     # The identifier that was not signed is not proven: it stays off the verified
     # contact's identity columns, and joins the unverified metadata instead.
@@ -154,8 +190,14 @@ def _decide_token(
         return Decision("unverified", "jwt", claim, "verification_off", identifier)
     try:
         verified = verify_identity_token(
-            token, config.ring, now=now, audience=policy.id, max_lifetime=MAX_TOKEN_LIFETIME
+            token,
+            config.ring,
+            now=now,
+            audience=policy.id,
+            max_lifetime=MAX_TOKEN_LIFETIME,
+            public_keys=config.public_keys,
         )
+        _check_not_revoked(config, verified.user_id, verified.issued_at)
         identifier, _ = signed_identifier(config, verified.user_id, verified.email)
         if identifier is None:
             raise TokenError(f"the identity token has no {policy.identifier} claim")
@@ -175,7 +217,7 @@ def _decide_token(
             "verification_failed",
             signed_identifier(config, user_id, email)[0],
             failure_code=error.code,
-            failure_hint=str(error),
+            failure_hint=token_hint(error.code, str(error)),
         )
         return _apply_mismatch(config, failed)
     claim = contacts.Claim(
@@ -195,6 +237,21 @@ def _decide_token(
         secret_id=verified.key_id,
         token_expires_at=verified.expires_at,
     )
+
+
+class _UserRevoked(TokenError):
+    code = "user_revoked"
+
+
+def _check_not_revoked(config: AppConfig, user_id: str | None, issued: datetime | None) -> None:
+    """A revoked user's token verifies only if issued (``iat``) after the revocation."""
+    if user_id is None or (revoked_at := config.revoked_users.get(user_id)) is None:
+        return
+    if issued is None or issued <= revoked_at:
+        raise _UserRevoked(
+            f"user {user_id!r} was revoked at {revoked_at.isoformat()} and this token was "
+            + ("issued before that" if issued is not None else "has no iat")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +280,19 @@ def pending_entry(
         origin=context.origin[:255] if context.origin else None,
         client_ip=context.client_ip,
         secret_id=decision.secret_id,
-        code=decision.failure_code or ("ok" if decision.outcome == "verified" else "none"),
+        code=decision.failure_code
+        or ("ok" if decision.outcome == "verified" else _quiet_code(decision)),
         hint=decision.failure_hint,
         signature=body.user_hash if decision.needs_diagnosis else None,
         other_identifier=str(other) if other is not None else None,
         needs_diagnosis=decision.needs_diagnosis,
     )
+
+
+def _quiet_code(decision: Decision) -> str:
+    """The code of an outcome that is no failed proof: none, or a verified-only app's
+    refusal of a visitor that claimed nothing."""
+    return "identity_required" if decision.refusal == "identity_required" else "none"
 
 
 def session_expiry(decision: Decision, context: RequestContext, now: datetime) -> datetime:

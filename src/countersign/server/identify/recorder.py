@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from ...background import stopped_within
 from ...core import FAILURE_CODES
 from ...metrics import IDENTIFY_OUTCOMES
-from ...storage import apps, verification_log
+from ...storage import apps, public_keys, verification_log
 from ...storage.database import Database
 from ...vocabulary.clock import utcnow
 from ..app_directory import AppDirectory
@@ -132,7 +132,12 @@ class VerificationRecorder:
             if rows:
                 verification_log.insert_entries(connection, rows)
             if usage:
-                apps.record_secret_usage(connection, usage)
+                apps.record_secret_usage(
+                    connection, {k: v for k, v in usage.items() if not k.startswith("pub_")}
+                )
+                public_keys.record_usage(
+                    connection, {k: v for k, v in usage.items() if k.startswith("pub_")}
+                )
             if failures:  # identity.failed, committed with the log rows it reports
                 triggers.enqueue_identity_failures(connection, failures, utcnow())
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from ...context import Backend
+from ...outbound import OutboundClient
 from ...realtime.broker import Broker
 from ...settings import Settings
 from ..app_directory import AppDirectory
 from ..session_tokens import SessionTokens
+from .jwks import JwksRefresh
 from .limits import IdentifyLimits
 from .recorder import VerificationRecorder
 
@@ -33,3 +35,7 @@ class IdentifyServices(Protocol):
     def broker(self) -> Broker: ...
     @property
     def session_tokens(self) -> SessionTokens: ...
+    @property
+    def outbound(self) -> OutboundClient: ...
+    @property
+    def jwks(self) -> JwksRefresh: ...

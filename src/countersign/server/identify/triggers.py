@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("countersign.webhooks")
 
 #: Verification-log codes that are not failures (see ``server.identify.pending_entry``).
-_NOT_FAILURES: Final = frozenset({"ok", "none"})
+#: A verified-only app's refusal of a visitor that claimed nothing is not one either.
+_NOT_FAILURES: Final = frozenset({"ok", "none", "identity_required"})
 
 
 def contact_identified(

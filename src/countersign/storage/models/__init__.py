@@ -7,6 +7,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``base``: the declarative base, its naming convention, ``UtcDateTime``, ``MAX_INTEGER``
 - ``apps``: apps, their identity secrets and API keys
 - ``contacts``: contacts and visitors
+- ``public_keys``: public keys and JWKS URLs of apps, fetched JWKS, revoked users
 - ``verification_log``: the outcome of every identify
 - ``messaging``: conversations, messages, events, the stream log
 - ``notifications``: notifications, categories, preferences, idempotent sends
@@ -44,6 +45,9 @@ from .operators import Operator as Operator
 from .operators import OperatorAudit as OperatorAudit
 from .operators import OperatorInvitation as OperatorInvitation
 from .operators import OperatorSession as OperatorSession
+from .public_keys import JwksCache as JwksCache
+from .public_keys import PublicKeyRecord as PublicKeyRecord
+from .public_keys import RevokedUser as RevokedUser
 from .verification_log import VerificationLogEntry as VerificationLogEntry
 from .webhooks import OPEN_DELIVERY as OPEN_DELIVERY
 from .webhooks import WebhookAttempt as WebhookAttempt

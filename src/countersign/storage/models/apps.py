@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...vocabulary.clock import utcnow
@@ -21,6 +21,8 @@ class App(Base):
     identifier: Mapped[str] = mapped_column(String(16), default="user_id")
     max_metadata_chars: Mapped[int] = mapped_column(Integer, default=1000)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # False: identify without a verified identity is refused (SPEC 15).
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Bumped by every change to the policy or the secrets; nodes poll it to drop
     # their cached copy of the app, so a CLI change reaches a running server.
     config_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -12,12 +12,13 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from ....storage import contact_search, conversations, events, notifications
+from ....storage import contact_search, conversations, events, notifications, revoked_users
 from ....storage.cursors import MAX_PAGE
 from ...state import StateDep
-from ..auth import AppDep, OperatorDep
+from ...user_revocation import revoke_user
+from ..auth import AppDep, OperatorDep, OwnerDep, peer
 from ..errors import BadForm, NotFound
 from ..pages import page
 from ..route import dashboard_router
@@ -74,6 +75,11 @@ async def contact_page(
                 connection, contact_id, limit=MAX_PAGE
             ),
             "events": events.list_events(connection, contact_id, limit=MAX_PAGE),
+            "revoked_at": (
+                revoked_users.revoked_users(connection, app.id).get(contact["user_id"])
+                if contact["user_id"]
+                else None
+            ),
         }
 
     loaded = await state.backend.database.run(load)
@@ -86,5 +92,26 @@ async def contact_page(
         operator=operator,
         app=app,
         section="contacts",
+        revoked=request.query_params.get("revoked"),
         **loaded,
     )
+
+
+@router.post("/dashboard/apps/{app_id}/contacts/{contact_id}/revoke")
+async def revoke_contact(
+    contact_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
+) -> Response:
+    """Revoke the contact's user id (SPEC 15): their sessions end on every node, their
+    hash is refused, only tokens issued from now on verify. Owners only."""
+    contact = await state.backend.database.run(
+        lambda c: contact_search.contact_in_full(c, app.id, contact_id)
+    )
+    if contact is None:
+        raise NotFound("This app has no such contact.")
+    if not contact["user_id"]:
+        raise BadForm("this contact has no user id to revoke")
+    revoked = await revoke_user(
+        state, app.id, contact["user_id"], actor=operator, client_ip=peer(request, state)
+    )
+    target = f"/dashboard/apps/{app.id}/contacts/{contact_id}?revoked={len(revoked.ended)}"
+    return RedirectResponse(target, status_code=303)

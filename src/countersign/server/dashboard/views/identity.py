@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ....storage import apps, operators, verification_log
+from ....storage import apps, operators, public_keys, verification_log
 from ....storage.apps import AppRecord
 from ....storage.operators import OperatorRecord
 from ....vocabulary.clock import utcnow
@@ -44,6 +44,9 @@ AUDITED: Final = (
     "api_key.created",
     "api_key.revoked",
     "policy.updated",
+    "public_key.added",
+    "public_key.revoked",
+    "user.revoked",
 )
 
 
@@ -84,6 +87,7 @@ async def _context(state: ServerState, app: AppRecord) -> dict[str, Any]:
             "secrets": _secret_rows(records),
             "active_secrets": sum(row.is_active(utcnow()) for row in records),
             "api_keys": apps.list_api_keys(connection, app.id)[::-1],
+            "public_keys": public_keys.list_keys(connection, app.id)[::-1],
             "audit": operators.recent_audit(connection, app.id, limit=15, actions=AUDITED),
             "would_refuse": verification_log.would_be_refused(connection, app.id, since),
         }
@@ -91,7 +95,7 @@ async def _context(state: ServerState, app: AppRecord) -> dict[str, Any]:
     return await state.backend.database.run(load)
 
 
-async def _settings_page(
+async def settings_page(
     request: Request,
     state: ServerState,
     operator: OperatorRecord,
@@ -117,7 +121,7 @@ async def _settings_page(
 
 @router.get("/dashboard/apps/{app_id}/identity")
 async def identity(request: Request, state: StateDep, operator: OwnerDep, app: AppDep) -> Response:
-    return await _settings_page(request, state, operator, app)
+    return await settings_page(request, state, operator, app)
 
 
 def _origins(text: str) -> list[str]:
@@ -138,13 +142,17 @@ async def update_policy(
         "identifier": form.text("identifier", max_chars=16),
         "max_metadata_chars": int(limit_text),
         "allowed_origins": _origins(form.text("allowed_origins", max_chars=20_000, required=False)),
+        # Absent from an older form: unchanged.
+        "allow_anonymous": {"yes": True, "no": False}.get(
+            form.text("allow_anonymous", max_chars=3, required=False)
+        ),
     }
     try:
         updated = await state.backend.database.run(
             lambda c: apps.update_policy(c, app.id, **changes)
         )
     except apps.InvalidPolicy as error:
-        return await _settings_page(request, state, operator, app, status=422, problem=str(error))
+        return await settings_page(request, state, operator, app, status=422, problem=str(error))
     state.directory.invalidate(app.id)
     await audit(request, state, operator, app.id, "policy.updated", updated.identity_mode)
     return RedirectResponse(f"{_base(app.id)}?saved=policy", status_code=303)
@@ -160,7 +168,7 @@ async def create_secret(
     )
     state.directory.invalidate(app.id)
     await audit(request, state, operator, app.id, "secret.created", secret_id)
-    return await _settings_page(
+    return await settings_page(
         request, state, operator, app, new_secret={"id": secret_id, "value": secret}
     )
 
@@ -171,7 +179,7 @@ async def reveal_secret(
 ) -> Response:
     if not await password_confirmed(request, state, operator):
         await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
-        return await _settings_page(
+        return await settings_page(
             request,
             state,
             operator,
@@ -188,7 +196,7 @@ async def reveal_secret(
         raise NotFound("This app has no such secret.") from None
     await audit(request, state, operator, app.id, "secret.revealed", secret_id)
     revealed = {"id": secret_id, "value": secret.reveal().decode("utf-8")}
-    return await _settings_page(request, state, operator, app, revealed=revealed)
+    return await settings_page(request, state, operator, app, revealed=revealed)
 
 
 @router.post("/dashboard/apps/{app_id}/identity/secrets/{secret_id}/revoke")
@@ -210,7 +218,7 @@ async def create_api_key(
 ) -> Response:
     key_id, key = await state.backend.database.run(lambda c: apps.create_api_key(c, app.id))
     await audit(request, state, operator, app.id, "api_key.created", key_id)
-    return await _settings_page(
+    return await settings_page(
         request, state, operator, app, new_api_key={"id": key_id, "value": key}
     )
 
