@@ -55,3 +55,16 @@ def test_a_notification_url_with_a_broken_ipv6_host_is_422(harness: Harness) -> 
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_user_id_with_a_slash_reaches_every_user_route(harness: Harness) -> None:
+    # Was: PUT and DELETE took "org/42", the read routes answered it 405.
+    api = {"Authorization": f"Bearer {harness.api_key}"}
+    assert harness.client.put("/v1/users/org%2F42", json={}, headers=api).status_code == 200
+    for tail in ("export", "conversations", "events", "notifications"):
+        response = harness.client.get(f"/v1/users/org%2F42/{tail}", headers=api)
+        assert response.status_code == 200, (tail, response.text)
+    assert harness.client.get("/v1/preferences/org%2F42", headers=api).status_code == 200
+    assert harness.client.get("/v1/users/org%2F42/export", headers=api).json()["user_id"] == (
+        "org/42"
+    )

@@ -23,6 +23,7 @@ from ..body import read_model
 from ..errors import ApiError, documented_errors
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
+from ..path_convertors import ANY_TEXT
 from ..state import StateDep
 from ..text import json_meta, text_meta
 from .conversations import json_response
@@ -160,7 +161,7 @@ async def notify(request: Request, app_id: ApiAppDep, state: StateDep) -> Respon
 
 
 @router.get(
-    "/users/{user_id}/notifications",
+    f"/users/{{user_id:{ANY_TEXT}}}/notifications",
     summary="A user's notifications with their states, newest first",
     responses=documented_errors({422: "invalid_request, invalid_identifier"}),
 )
@@ -204,7 +205,7 @@ async def delete_notification(notification_id: str, app_id: ApiAppDep, state: St
 
 
 @router.get(
-    "/preferences/{user_id}",
+    f"/preferences/{{user_id:{ANY_TEXT}}}",
     summary="A user's notification preferences, per category and channel",
     responses=documented_errors({422: "invalid_identifier"}),
 )
@@ -219,7 +220,7 @@ async def user_preferences(user_id: IdentifierPath, app_id: ApiAppDep, state: St
 
 
 @router.put(
-    "/preferences/{user_id}",
+    f"/preferences/{{user_id:{ANY_TEXT}}}",
     summary="Set a user's notification preferences (the categories named; the rest stay)",
     openapi_extra=json_body(PreferencesBody),
     responses=documented_errors({422: "unknown_category, invalid_request, invalid_identifier"}),

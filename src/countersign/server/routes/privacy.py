@@ -10,7 +10,7 @@ from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep
 from ..errors import documented_errors
 from ..identifier_field import IdentifierPath, identifier_field
-from ..path_convertors import USER_ID
+from ..path_convertors import ANY_TEXT, USER_ID
 from ..state import StateDep
 from .conversations import json_response
 
@@ -19,7 +19,7 @@ _UNKNOWN_USER = documented_errors({404: "user_not_found: no verified user with t
 
 
 @router.get(
-    "/users/{user_id}/export",
+    f"/users/{{user_id:{ANY_TEXT}}}/export",
     summary="Everything stored about a user, as one JSON document",
     responses=_UNKNOWN_USER,
 )

@@ -21,6 +21,7 @@ from ..body import read_model
 from ..errors import ApiError
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
+from ..path_convertors import ANY_TEXT
 from ..query_params import CursorParam
 from ..state import StateDep, with_events
 from ..text import storable_text, text_meta
@@ -56,7 +57,7 @@ def _author(author: Author | None) -> tuple[Literal["bot", "operator"], str]:
     return author.type, storable_text(author.name, "author.name", max_chars=255)
 
 
-@router.get("/users/{user_id}/conversations", summary="A user's conversations")
+@router.get(f"/users/{{user_id:{ANY_TEXT}}}/conversations", summary="A user's conversations")
 async def user_conversations(
     user_id: IdentifierPath,
     app_id: ApiAppDep,
@@ -76,7 +77,7 @@ async def user_conversations(
     return json_response(page.as_dict())
 
 
-@router.get("/users/{user_id}/events", summary="What a user did, newest first")
+@router.get(f"/users/{{user_id:{ANY_TEXT}}}/events", summary="What a user did, newest first")
 async def user_events(
     user_id: IdentifierPath,
     app_id: ApiAppDep,
