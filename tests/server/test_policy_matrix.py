@@ -231,3 +231,13 @@ def test_token_email_held_by_another_verified_user_is_not_stolen(harness: Harnes
     assert document["contact"]["email"] is None
     again = harness.identify(user_jwt=token).json()  # the update path: still not stolen
     assert again["contact"]["email"] is None
+
+
+def test_a_token_within_the_clock_skew_opens_a_live_session(harness: Harness) -> None:
+    # Was: accepted 30 s past its exp (within the 60 s leeway), but the session ended at
+    # exp, so the browser got a session that was already dead.
+    token = issue_identity_token(_ring(harness), user_id=USER, expires_in=timedelta(seconds=-30))
+    response = harness.identify(user_jwt=token)
+    assert response.status_code == 200, response.text
+    session = harness.session_headers(response.json()["session_token"])
+    assert harness.client.get("/v1/widget/session", headers=session).status_code == 200

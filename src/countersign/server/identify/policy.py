@@ -16,6 +16,7 @@ import jwt
 import msgspec
 
 from ...core import TokenClaimInvalid, TokenError, token_hint, verify_identity_token
+from ...core.tokens import DEFAULT_LEEWAY
 from ...storage import contacts, identities
 from ...vocabulary.clock import utcnow
 from ..app_directory import AppConfig
@@ -298,9 +299,14 @@ def _quiet_code(decision: Decision) -> str:
 def session_expiry(decision: Decision, context: RequestContext, now: datetime) -> datetime:
     """When the new session ends: the session TTL, or sooner, with the identity token."""
     expires = now + context.session_ttl
-    if decision.token_expires_at is not None:
-        # A session proven by an expiring token lives no longer than the token.
-        expires = min(expires, decision.token_expires_at)
+    if (token_end := decision.token_expires_at) is not None:
+        # A session proven by an expiring token lives no longer than the token (the
+        # widget asks for a new one before then). A token up to DEFAULT_LEEWAY past its
+        # exp still verifies, for clock skew; ending its session at exp made it dead on
+        # arrival, so it lives to the end of that skew instead.
+        if token_end <= now:
+            token_end += DEFAULT_LEEWAY
+        expires = min(expires, token_end)
     return expires.replace(microsecond=0)  # what the token can carry: whole seconds
 
 
