@@ -130,6 +130,9 @@ def test_a_token_for_another_user_is_a_logout(
     )
     expect(tab.panel).to_contain_text("No conversations yet")
     assert "Dan's private question" not in tab.panel.inner_text()
+    # Nor anywhere in the widget's page, hidden views included.
+    shadow = "() => document.querySelector('#countersign-widget').shadowRoot.innerHTML"
+    assert "Dan's private question" not in tab.page.evaluate(shadow)
     assert app.conversations("cleo") == []
 
 

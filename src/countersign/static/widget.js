@@ -172,6 +172,9 @@
       msgs: first && S.msgs.new ? { new: S.msgs.new } : {},
     });
     if (!(first && S.thread === "new")) Object.assign(S, { view: "list", thread: null });
+    // render() draws only the view shown: the hidden thread and inbox would keep the
+    // previous person's messages in the page until next drawn.
+    if (!first) { E.msgs?.replaceChildren(); E.notes?.replaceChildren(); }
     render();
   }
   async function identify(w, tries, force) {
