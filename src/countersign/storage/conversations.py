@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,10 @@ from .models import (
     Message,
 )
 
-AuthorType = Literal["contact", "operator", "bot"]
+AuthorType = Literal["contact", "operator", "bot", "note"]
+
+#: A private note's author type (SPEC 10): the team's only, never the contact's.
+NOTE: Final = "note"
 
 _CONVERSATION_COLUMNS = (
     Conversation.id,
@@ -230,9 +233,15 @@ def insert_message(
 
 
 def list_messages(
-    connection: Connection, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+    connection: Connection,
+    conversation_id: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    notes: bool = False,
 ) -> Page:
-    """Oldest first; the cursor continues after the last message returned."""
+    """Oldest first; the cursor continues after the last message returned. Private
+    notes only with ``notes=True``: the team's callers ask for them, a widget never."""
     limit = max(1, min(limit, MAX_PAGE))
     after = 0
     if cursor:
@@ -240,7 +249,11 @@ def list_messages(
         after = cursor_seq(text)
     rows = connection.execute(
         select(*_MESSAGE_COLUMNS)
-        .where(Message.conversation_id == conversation_id, Message.seq > after)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.seq > after,
+            *(() if notes else (Message.author_type != NOTE,)),
+        )
         .order_by(Message.seq)
         .limit(limit + 1)
     ).all()
