@@ -45,6 +45,7 @@ from .routes import (
     server_api,
     server_messaging,
     stream,
+    team_api,
     widget,
     widget_script,
 )
@@ -111,7 +112,11 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             # Retention: old settled webhook events and action calls, about hourly.
             asyncio.create_task(prune_until(opened.database, settings, stop)),
             # Snoozed conversations whose time came (on every node; one wakes each).
-            asyncio.create_task(WakeLoop(opened.database, state.publish).run_until(stop)),
+            asyncio.create_task(
+                WakeLoop(
+                    opened.database, state.publish, interval=settings.snooze_poll_seconds
+                ).run_until(stop)
+            ),
         ]
         try:
             yield
@@ -146,6 +151,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             notifications_server,
             server_api,
             server_messaging,
+            team_api,
             privacy,
             actions,
         )

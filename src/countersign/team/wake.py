@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import Connection
 
@@ -25,9 +24,6 @@ from ..vocabulary.clock import utcnow
 from ..vocabulary.stream import StreamItem
 
 log = logging.getLogger("countersign.team")
-
-#: How often each node looks for due snoozes: a snooze ends within this of its time.
-WAKE_SECONDS: Final = 5.0
 
 Publish = Callable[[Sequence[StreamItem]], Awaitable[None]]
 
@@ -43,9 +39,7 @@ def wake_due(connection: Connection, now: datetime) -> list[StreamItem]:
 
 
 class WakeLoop:
-    def __init__(
-        self, database: Database, publish: Publish, *, interval: float = WAKE_SECONDS
-    ) -> None:
+    def __init__(self, database: Database, publish: Publish, *, interval: float) -> None:
         self._database = database
         self._publish = publish
         self.interval = interval

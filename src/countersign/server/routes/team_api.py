@@ -1,0 +1,170 @@
+"""The server API of a support team's work (SPEC 10): the app's conversations by status,
+assignee and user, one conversation, changing its status, snooze and assignee,
+private notes, and the contact search. Authenticated by a server API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from ... import team
+from ...storage import contact_search, contacts, cursors, team_conversations
+from ...storage.team_conversations import UNASSIGNED, Filters
+from ...vocabulary.clock import utcnow
+from ...vocabulary.stream import StreamItem
+from ..auth import ApiAppDep
+from ..body import read_model
+from ..errors import ApiError
+from ..identifier_field import identifier_field
+from ..openapi import json_body
+from ..state import StateDep
+from ..text import storable_text
+from .conversations import MAX_MESSAGE_CHARS, json_response
+
+router = APIRouter(prefix="/v1", tags=["server"])
+
+MAX_EMAIL_CHARS = 255
+
+
+class ConversationChange(msgspec.Struct, forbid_unknown_fields=True):
+    status: str | None = None
+    snoozed_until: str | None = None
+    # Absent: the assignee stays; null: nobody; an email: that active operator.
+    assignee_email: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class NoteAuthor(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class NewNote(msgspec.Struct, forbid_unknown_fields=True):
+    body: str
+    author: NoteAuthor
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "no such conversation")
+
+
+@router.get("/conversations", summary="The app's conversations, by status and assignee")
+async def list_conversations(
+    app_id: ApiAppDep,
+    state: StateDep,
+    status: str | None = Query(None, max_length=16, description="open, snoozed or resolved"),
+    assignee: str | None = Query(
+        None, max_length=MAX_EMAIL_CHARS, description="an operator's email, or none"
+    ),
+    contact_user_id: str | None = Query(None, max_length=255),
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    wanted = None if status is None else team.parse_status(status)
+    user_id = None if contact_user_id is None else identifier_field(contact_user_id, "user_id")
+
+    def work(connection: Connection) -> cursors.Page:
+        assignee_id = None
+        if assignee == UNASSIGNED:
+            assignee_id = UNASSIGNED
+        elif assignee is not None:
+            found = team_conversations.assignable_operator(connection, email=assignee)
+            assignee_id = found["id"]
+        contact_id = None
+        if user_id is not None:
+            contact_id = contacts.verified_contact_id(connection, app_id, user_id)
+            if contact_id is None:
+                return cursors.Page([], None)
+        filters = Filters(status=wanted, assignee_id=assignee_id, contact_id=contact_id)
+        return team_conversations.list_for_app(
+            connection, app_id, filters, limit=limit, cursor=cursor
+        )
+
+    page = await state.backend.database.run(work)
+    return json_response(page.as_dict())
+
+
+@router.get("/conversations/{conversation_id}", summary="One conversation, as the team sees it")
+async def get_conversation(conversation_id: str, app_id: ApiAppDep, state: StateDep) -> Response:
+    found = await state.backend.database.run(
+        lambda c: team_conversations.find_for_app(c, app_id, conversation_id)
+    )
+    if found is None:
+        raise _not_found()
+    found.pop("app_id")
+    return json_response(found)
+
+
+@router.patch(
+    "/conversations/{conversation_id}",
+    summary="Change a conversation's status, snooze or assignee",
+    openapi_extra=json_body(ConversationChange),
+)
+async def change_conversation(
+    conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
+) -> Response:
+    payload = await read_model(request, ConversationChange, state.settings.max_body_bytes)
+    assign = payload.assignee_email is not msgspec.UNSET
+    email = payload.assignee_email if isinstance(payload.assignee_email, str) else None
+    if email is not None:
+        email = storable_text(email, "assignee_email", max_chars=MAX_EMAIL_CHARS)
+    now = utcnow()
+    change = team.checked_change(
+        status=payload.status,
+        snoozed_until=payload.snoozed_until,
+        assign=assign,
+        assignee_email=email,
+        now=now,
+    )
+
+    def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
+        return team.change_conversation(
+            connection, app_id=app_id, conversation_id=conversation_id, change=change, now=now
+        )
+
+    document = await state.commit_and_publish(work)
+    return json_response(document)
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    status_code=201,
+    summary="Add a private note (the team sees it; the contact never does)",
+    openapi_extra=json_body(NewNote),
+)
+async def add_note(
+    conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
+) -> Response:
+    payload = await read_model(request, NewNote, state.settings.max_body_bytes)
+    body = storable_text(payload.body, "body", max_chars=MAX_MESSAGE_CHARS)
+    author = storable_text(payload.author.name, "author.name", max_chars=255)
+    now = utcnow()
+
+    def work(connection: Connection) -> tuple[dict[str, Any], list[StreamItem]]:
+        return team.add_note(
+            connection,
+            app_id=app_id,
+            conversation_id=conversation_id,
+            body=body,
+            author_name=author,
+            now=now,
+        )
+
+    note = await state.commit_and_publish(work)
+    return json_response(note, 201)
+
+
+@router.get("/contacts", summary="Search contacts by user id, email and name")
+async def search_contacts(
+    app_id: ApiAppDep,
+    state: StateDep,
+    query: str = Query("", max_length=contact_search.MAX_QUERY_CHARS),
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = Query(None, max_length=200),
+) -> Response:
+    page = await state.backend.database.run(
+        lambda c: contact_search.search_contacts(c, app_id, query, cursor, limit=limit)
+    )
+    return json_response(page.as_dict())
