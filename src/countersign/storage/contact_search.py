@@ -17,10 +17,10 @@ A query under three characters has no trigram: it scans (correct, only slower).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Integer, case, literal_column, select, text
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Select, bindparam, literal_column, select, text
 
 from ..vocabulary.ids import well_formed_id
 from .cursors import (
@@ -98,31 +98,51 @@ def _phrase(query: str, column: str | None = None) -> str:
     return phrase if column is None else f"{column} : {phrase}"
 
 
-def _matching(connection: Connection, query: str) -> tuple[ColumnElement[bool], Any]:
-    """The condition a hit meets, and its rank (0: a verified identifier matched)."""
+def _conditions(connection: Connection, query: str) -> tuple[Any, Any]:
+    """What a hit on verified identifiers meets, and what a hit on unverified data."""
     pattern = _like(query)
+    contact_row: Any = literal_column("contacts.rowid")
     if connection.dialect.name == "postgresql":
-        verified = literal_column(_PG_VERIFIED).like(pattern)
-        unverified = literal_column(_PG_UNVERIFIED).like(pattern)
-        return verified | unverified, case((verified, 0), else_=1)
+        # The pattern is written into the statement (quoted by the driver's dialect),
+        # not bound: a prepared statement's generic plan cannot see that a pattern is
+        # rare, and then walks every contact instead of using the trigram index.
+        literal: Any = bindparam("pattern", pattern, literal_execute=True)
+        return (
+            literal_column(_PG_VERIFIED).like(literal),
+            literal_column(_PG_UNVERIFIED).like(literal),
+        )
     if len(query) >= 3:
-        hits = text("SELECT rowid FROM contact_search WHERE contact_search MATCH :everywhere")
-        verified_hits = text(
-            "SELECT rowid FROM contact_search WHERE contact_search MATCH :verified"
+        # Each subquery its own parameter name: one name twice would bind one value.
+        matching = "SELECT rowid FROM contact_search WHERE contact_search MATCH :{column}"
+        return tuple(
+            contact_row.in_(
+                text(matching.format(column=column)).bindparams(**{column: _phrase(query, column)})
+            )
+            for column in ("verified_text", "unverified_text")
         )
-        found = literal_column("contacts.rowid").in_(hits.bindparams(everywhere=_phrase(query)))
-        verified = literal_column("contacts.rowid").in_(
-            verified_hits.bindparams(verified=_phrase(query, "verified_text"))
-        )
-        return found, case((verified, 0), else_=1)
     # Under three characters FTS5 has no trigram to look up: LIKE (ASCII-only case
     # folding in SQLite) over the index's own columns.
-    short = "SELECT rowid FROM contact_search WHERE lower({column}) LIKE :pattern ESCAPE '\\'"
-    any_column = text(short.format(column="verified_text || ' ' || unverified_text"))
-    verified_column = text(short.format(column="verified_text"))
-    found = literal_column("contacts.rowid").in_(any_column.bindparams(pattern=pattern))
-    verified = literal_column("contacts.rowid").in_(verified_column.bindparams(pattern=pattern))
-    return found, case((verified, 0), else_=1)
+    short = "SELECT rowid FROM contact_search WHERE lower({column}) LIKE :{column} ESCAPE '\\'"
+    return tuple(
+        contact_row.in_(text(short.format(column=column)).bindparams(**{column: pattern}))
+        for column in ("verified_text", "unverified_text")
+    )
+
+
+#: Up to this many FTS5 hits, a SQLite search sorts its hits; beyond, it walks the
+#: contacts newest first and stops at a page (SQLite has no statistics to choose).
+FEW_HITS: Final = 1000
+
+
+def _few_hits(connection: Connection, query: str) -> bool:
+    if connection.dialect.name != "sqlite" or len(query) < 3:
+        return False
+    probe = text(
+        "SELECT count(*) FROM (SELECT rowid FROM contact_search"
+        " WHERE contact_search MATCH :phrase LIMIT :enough)"
+    )
+    found = connection.execute(probe, {"phrase": _phrase(query), "enough": FEW_HITS + 1})
+    return int(found.scalar_one()) <= FEW_HITS
 
 
 _COLUMNS: Final = (
@@ -140,6 +160,45 @@ def _listed(row: Any) -> dict[str, Any]:
     return {**contact_summary(row), "created_at": row.created_at, "last_seen_at": row.last_seen_at}
 
 
+Rows = Select[*tuple[Any, ...]]
+
+
+def search_statement(
+    connection: Connection,
+    app_id: str,
+    query: str,
+    *,
+    rank: int = 0,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 50,
+) -> Rows:
+    """One pass of a search: the hits of ``rank`` (0: on verified identifiers, 1: only
+    on unverified data) after the sort key ``after``, most recently seen first,
+    ``limit`` rows. Each rank is its own query so that its order is the index
+    ``ix_contacts_app_last_seen``'s: a common word then stops at the first page
+    instead of sorting every hit (``benchmarks/contact_search.py``)."""
+    statement: Rows = select(*_COLUMNS).where(Contact.app_id == app_id)
+    words = check_query(query)
+    order: tuple[Any, ...] = (Contact.last_seen_at.desc(), Contact.id.desc())
+    if words:
+        verified, unverified = _conditions(connection, words)
+        statement = statement.where(verified if rank == 0 else unverified & ~verified)
+        if _few_hits(connection, words):
+            # SQLite's unary "+" keeps the index out of the ORDER BY: fetch the few hits
+            # by rowid and sort them, rather than walk every contact to find them.
+            order = (
+                literal_column("+contacts.last_seen_at").desc(),
+                literal_column("+contacts.id").desc(),
+            )
+    if after is not None:
+        seen, last_id = after
+        statement = statement.where(
+            (Contact.last_seen_at < seen)
+            | ((Contact.last_seen_at == seen) & (Contact.id < last_id))
+        )
+    return statement.order_by(*order).limit(limit)
+
+
 def search_contacts(
     connection: Connection, app_id: str, query: str, cursor: str | None, *, limit: int = 50
 ) -> Page:
@@ -147,36 +206,40 @@ def search_contacts(
     whose verified identifiers match first, then most recently seen first; ``cursor``
     continues a previous page. Each hit has ``matched`` (``None`` for a blank query)."""
     limit = max(1, min(limit, MAX_PAGE))
-    words = check_query(query)
-    rank: Any = literal_column("0", Integer)
-    statement = select(*_COLUMNS).where(Contact.app_id == app_id)
-    if words:
-        condition, rank = _matching(connection, words)
-        statement = statement.where(condition)
-    statement = statement.add_columns(rank.label("rank"))
+    blank = not check_query(query)
+    start, after = 0, None
     if cursor:
         rank_text, seen_text, last_text = decode_cursor(cursor, 3)
         if rank_text not in ("0", "1"):
             raise CursorError("the cursor is not one this server handed out")
-        last_rank = int(rank_text)
-        seen, last_id = cursor_time(seen_text), cursor_id(last_text, "con")
-        later = (Contact.last_seen_at < seen) | (
-            (Contact.last_seen_at == seen) & (Contact.id < last_id)
+        start = int(rank_text)
+        after = (cursor_time(seen_text), cursor_id(last_text, "con"))
+    rows: list[tuple[int, Any]] = []
+    for rank in (0,) if blank else (0, 1):
+        if rank < start:
+            continue
+        statement = search_statement(
+            connection,
+            app_id,
+            query,
+            rank=rank,
+            after=after if rank == start else None,
+            limit=limit + 1 - len(rows),
         )
-        statement = statement.where((rank > last_rank) | ((rank == last_rank) & later))
-    order = (Contact.last_seen_at.desc(), Contact.id.desc())
-    # (A constant rank is no sort key: "ORDER BY 0" would name a column position.)
-    rows = connection.execute(
-        statement.order_by(*((rank, *order) if words else order)).limit(limit + 1)
-    ).all()
+        rows += [(rank, row) for row in connection.execute(statement)]
+        if len(rows) > limit:
+            break
     more = len(rows) > limit
-    last = rows[limit - 1] if more else None
-    next_cursor = (
-        encode_cursor(int(last.rank), last.last_seen_at.isoformat(), last.id) if last else None
-    )
-    matched = (lambda row: "verified" if row.rank == 0 else "unverified") if words else None
+    last_rank, last = rows[limit - 1] if more else (0, None)
+    next_cursor = encode_cursor(last_rank, last.last_seen_at.isoformat(), last.id) if last else None
     return Page(
-        [{**_listed(row), "matched": matched(row) if matched else None} for row in rows[:limit]],
+        [
+            {
+                **_listed(row),
+                "matched": None if blank else "verified" if rank == 0 else "unverified",
+            }
+            for rank, row in rows[:limit]
+        ],
         next_cursor,
     )
 

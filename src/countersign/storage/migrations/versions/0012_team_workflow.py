@@ -126,6 +126,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_conversations_status_snoozed_until", ["status", "snoozed_until"], unique=False
         )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contacts_app_last_seen", ["app_id", "last_seen_at", "id"], unique=False
+        )
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_index()
     else:
@@ -140,6 +144,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_contacts_search_unverified")
         op.execute("DROP INDEX IF EXISTS ix_contacts_search_verified")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_app_last_seen")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_status_snoozed_until")
         batch_op.drop_index("ix_conversations_app_status_updated")
