@@ -133,6 +133,18 @@ def get_for_app(connection: Connection, app_id: str, conversation_id: str) -> di
     return found
 
 
+def app_of_conversation(connection: Connection, conversation_id: str) -> str:
+    """The app a conversation belongs to (for the command line, which names none)."""
+    found = None
+    if well_formed_id(conversation_id, "cnv"):
+        found = connection.execute(
+            select(Conversation.app_id).where(Conversation.id == conversation_id)
+        ).scalar_one_or_none()
+    if found is None:
+        raise ConversationNotFound(f"no conversation {conversation_id!r}")
+    return str(found)
+
+
 def _document_by_id(connection: Connection, conversation_id: str) -> dict[str, Any]:
     row = connection.execute(_select().where(Conversation.id == conversation_id)).one()
     return {**team_document(row), "app_id": row.app_id}
