@@ -26,12 +26,26 @@ from .views import (
     notify,
     team,
     webhooks,
+    workflow,
 )
 
 __all__ = ["STATIC_PREFIX", "router", "static_files"]
 
 router = APIRouter()
-for view in (login, join, inbox, notify, contacts, identity, install, log, webhooks, team, live):
+for view in (
+    login,
+    join,
+    inbox,
+    workflow,
+    notify,
+    contacts,
+    identity,
+    install,
+    log,
+    webhooks,
+    team,
+    live,
+):
     router.include_router(view.router)
 
 
