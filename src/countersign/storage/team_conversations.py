@@ -284,7 +284,15 @@ def set_workflow(
 
 
 def reopen(connection: Connection, conversation_id: str) -> Changed | None:
-    """Make a snoozed or resolved conversation open again; ``None`` if it was open."""
+    """Make a snoozed or resolved conversation open again; ``None`` if it was open.
+
+    On every contact message: the common case (already open) costs one primary-key
+    read of the status and nothing more."""
+    status = connection.execute(
+        select(Conversation.status).where(Conversation.id == conversation_id)
+    ).scalar_one_or_none()
+    if status is None or status == "open":
+        return None
     before = _document_by_id(connection, conversation_id)
     reopened = connection.execute(
         update(Conversation)

@@ -170,3 +170,26 @@ def test_the_live_feed_carries_each_change_with_the_counts(dashboard: Dashboard)
         assert noted["type"] == "note.created"
         assert noted["message"]["body"] == "only us"
         assert noted["message"]["author"]["type"] == "note"
+
+
+def test_deactivating_on_the_team_page_unassigns_live(dashboard: Dashboard) -> None:
+    dashboard.logged_in()
+    conversation, _ = dashboard.conversation("user-1")
+    act(dashboard, conversation, "assign", assignee_id=dashboard.agent.id)
+    page = dashboard.client.get(dashboard.url("inbox"))
+    with dashboard.client.websocket_connect(f"/dashboard/apps/{dashboard.app_id}/live") as live:
+        live.send_json({"csrf": csrf_of(page.text)})
+        assert live.receive_json()["type"] == "ready"
+        team_page = dashboard.client.get("/dashboard/team")
+        done = dashboard.client.post(
+            f"/dashboard/team/{dashboard.agent.id}/deactivate",
+            data={"csrf_token": csrf_of(team_page.text)},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+        updated = live.receive_json()
+        assert updated["type"] == "conversation.updated"
+        assert updated["conversation"]["id"] == conversation
+        assert updated["conversation"]["assignee"] is None
+        assert updated["counts"]["unassigned"] == 1
+    assert rows(dashboard, "unassigned") == [conversation]
