@@ -120,6 +120,7 @@ def test_the_lifecycle_of_a_conversation(crew: Team) -> None:
     assert crew.listed(assignee="none") == []
     assert crew.listed(assignee="ADA@example.com") == [crew.conversation_id]
 
+    listed_before = crew.client.get("/v1/widget/conversations", headers=crew.session).json()
     note = crew.client.post(
         f"{crew.path}/notes",
         json={"body": "VIP, be nice", "author": {"name": "Ada"}},
@@ -133,6 +134,9 @@ def test_the_lifecycle_of_a_conversation(crew: Team) -> None:
         f"/v1/widget/conversations/{crew.conversation_id}/messages", headers=crew.session
     ).json()["data"]
     assert [m["author"]["type"] for m in widget_view] == ["contact"]
+    # Nor does the contact's list of conversations move for a note.
+    listed_after = crew.client.get("/v1/widget/conversations", headers=crew.session).json()
+    assert listed_after["data"][0]["updated_at"] == listed_before["data"][0]["updated_at"]
 
     resolved = crew.patch(status="resolved")
     assert resolved.status_code == 200, resolved.text

@@ -202,10 +202,13 @@ def insert_message(
     message_id = new_row_id("msg", 12)
     try:
         with connection.begin_nested():
+            # A private note leaves updated_at alone: the contact's list of
+            # conversations must not move (or say anything happened) for it.
+            moved = {} if draft.author_type == NOTE else {"updated_at": now}
             seq = connection.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
-                .values(last_seq=Conversation.last_seq + 1, updated_at=now)
+                .values(last_seq=Conversation.last_seq + 1, **moved)
                 .returning(Conversation.last_seq)
             ).scalar_one()
             connection.execute(
