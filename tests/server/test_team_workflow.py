@@ -137,6 +137,7 @@ def test_the_lifecycle_of_a_conversation(crew: Team) -> None:
     # Nor does the contact's list of conversations move for a note.
     listed_after = crew.client.get("/v1/widget/conversations", headers=crew.session).json()
     assert listed_after["data"][0]["updated_at"] == listed_before["data"][0]["updated_at"]
+    assert listed_after["data"][0]["message_count"] == listed_before["data"][0]["message_count"]
 
     resolved = crew.patch(status="resolved")
     assert resolved.status_code == 200, resolved.text

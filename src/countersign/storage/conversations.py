@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
@@ -34,10 +34,21 @@ AuthorType = Literal["contact", "operator", "bot", "note"]
 #: A private note's author type (SPEC 10): the team's only, never the contact's.
 NOTE: Final = "note"
 
+# What a conversation counts is what its contact sees: messages, never the team's
+# private notes (``last_seq`` numbers both, so it would tell that a note exists).
+_MESSAGE_COUNT = (
+    select(func.count())
+    .select_from(Message)
+    .where(Message.conversation_id == Conversation.id, Message.author_type != NOTE)
+    .correlate(Conversation)
+    .scalar_subquery()
+    .label("message_count")
+)
+
 _CONVERSATION_COLUMNS = (
     Conversation.id,
     Conversation.contact_id,
-    Conversation.last_seq,
+    _MESSAGE_COUNT,
     Conversation.created_at,
     Conversation.updated_at,
 )
@@ -47,7 +58,7 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "contact_id": row.contact_id,
-        "message_count": row.last_seq,
+        "message_count": int(row.message_count or 0),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
