@@ -188,17 +188,11 @@ def list_requests(api: Api, conversation: str) -> list[tuple[str, dict[str, str]
     return widget + server
 
 
-# Cursors that no version of the server hands out: not base64, wrong number of parts,
-# not text, and overlong.
-GARBAGE_CURSORS = [
-    "!!!",
-    "=",
-    "\u00e9",
-    "a b",
-    cursor_of("a|b|c"),
-    base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
-    "A" * 201,
-]
+# Cursors that no version of the server hands out. Outside the declared form (not
+# base64url, overlong): the route's 422 invalid_request. In that form, but the wrong
+# number of parts or not text: 422 invalid_cursor.
+MALFORMED_CURSORS = ["!!!", "=", "\u00e9", "a b", "A" * 201]
+FOREIGN_CURSORS = [cursor_of("a|b|c"), base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode()]
 
 
 def test_garbage_cursors_and_limits_are_422_not_500(harness: Harness) -> None:
@@ -206,9 +200,12 @@ def test_garbage_cursors_and_limits_are_422_not_500(harness: Harness) -> None:
     conversation = api.conversation("hello")["id"]
     api.notify("hi")
     for path, headers in list_requests(api, conversation):
-        for cursor in GARBAGE_CURSORS:
+        for cursor in MALFORMED_CURSORS:
             response = api.client.get(path, params={"cursor": cursor}, headers=headers)
             assert_error(response, 422, "invalid_request")
+        for cursor in FOREIGN_CURSORS:
+            response = api.client.get(path, params={"cursor": cursor}, headers=headers)
+            assert_error(response, 422, "invalid_cursor")
         for limit in ("0", "101", "-1", "x", "1.5", ""):
             response = api.client.get(path, params={"limit": limit}, headers=headers)
             assert_error(response, 422, "invalid_request")
@@ -231,7 +228,7 @@ def test_garbage_cursors_and_limits_are_422_not_500(harness: Harness) -> None:
     wrong = api.client.get(
         "/v1/widget/conversations", params={"cursor": message_cursor}, headers=api.session
     )
-    assert_error(wrong, 422, "invalid_request")
+    assert_error(wrong, 422, "invalid_cursor")
 
 
 def test_a_two_part_cursor_with_a_bad_timestamp_is_422(harness: Harness) -> None:
@@ -242,7 +239,7 @@ def test_a_two_part_cursor_with_a_bad_timestamp_is_422(harness: Harness) -> None
             continue
         for cursor in (cursor_of("garbage|cnv_x"), cursor_of("2024-13-45|cnv_x"), cursor_of("|")):
             response = api.client.get(path, params={"cursor": cursor}, headers=headers)
-            assert_error(response, 422, "invalid_request")
+            assert_error(response, 422, "invalid_cursor")
 
 
 def test_a_cursor_with_a_naive_timestamp_is_422(harness: Harness) -> None:
@@ -253,7 +250,7 @@ def test_a_cursor_with_a_naive_timestamp_is_422(harness: Harness) -> None:
             continue
         cursor = cursor_of("2024-01-01T00:00:00|cnv_x")
         response = api.client.get(path, params={"cursor": cursor}, headers=headers)
-        assert_error(response, 422, "invalid_request")
+        assert_error(response, 422, "invalid_cursor")
 
 
 def test_a_messages_cursor_with_a_non_ascii_digit_is_422(harness: Harness) -> None:
@@ -264,7 +261,7 @@ def test_a_messages_cursor_with_a_non_ascii_digit_is_422(harness: Harness) -> No
             continue
         for cursor in (cursor_of("\u00b2"), cursor_of("\u0661")):
             response = api.client.get(path, params={"cursor": cursor}, headers=headers)
-            assert_error(response, 422, "invalid_request")
+            assert_error(response, 422, "invalid_cursor")
 
 
 def test_a_messages_cursor_past_any_seq_is_an_empty_page_or_422(harness: Harness) -> None:
@@ -278,7 +275,7 @@ def test_a_messages_cursor_past_any_seq_is_an_empty_page_or_422(harness: Harness
             if response.status_code == 200:
                 assert response.json() == {"data": [], "next_cursor": None}
             else:
-                assert_error(response, 422, "invalid_request")
+                assert_error(response, 422, "invalid_cursor")
 
 
 # ----------------------------------------------------------------- stored text limits

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 
 from countersign import __version__
+from countersign.server.errors import codes_in, merged_description
 
 from .conftest import Harness
 
@@ -25,6 +27,23 @@ def openapi(harness: Harness) -> dict[str, Any]:
 def json_schema(operation: dict[str, Any], part: str = "requestBody") -> dict[str, Any]:
     schema: dict[str, Any] = operation[part]["content"]["application/json"]["schema"]
     return schema
+
+
+def error_ref(schema: dict[str, Any]) -> str | None:
+    """The error schema a response names, directly or as the first of an ``allOf``
+    that narrows its ``code``."""
+    if "allOf" in schema:
+        schema = schema["allOf"][0]
+    ref = schema.get("$ref")
+    return ref if isinstance(ref, str) else None
+
+
+def error_codes(response: dict[str, Any]) -> list[str] | None:
+    schema = response["content"]["application/json"]["schema"]
+    if "allOf" not in schema:
+        return None
+    codes: list[str] = schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+    return codes
 
 
 def resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +147,13 @@ def test_identify_errors_reference_the_error_schema(harness: Harness) -> None:
     assert set(error["properties"]["error"]["required"]) == {"code", "message"}
     responses = document["paths"]["/v1/widget/identify"]["post"]["responses"]
     for status in ("401", "403", "404", "413", "415", "422", "429"):
-        assert json_schema(responses, status) == {"$ref": ERROR_REF}, status
+        assert error_ref(json_schema(responses, status)) == ERROR_REF, status
+    assert error_codes(responses["422"]) == [
+        "invalid_request",
+        "invalid_identifier",
+        "invalid_metadata",
+    ]
+    assert error_codes(responses["400"]) == ["bad_request", "invalid_json", "client_disconnected"]
 
 
 def test_every_documented_error_uses_the_error_schema(harness: Harness) -> None:
@@ -138,8 +163,8 @@ def test_every_documented_error_uses_the_error_schema(harness: Harness) -> None:
         for path, method, operation in operations(document)
         for status, response in operation["responses"].items()
         if status.startswith("4")
-        and response.get("content", {}).get("application/json", {}).get("schema")
-        != {"$ref": ERROR_REF}
+        and error_ref(response.get("content", {}).get("application/json", {}).get("schema", {}))
+        != ERROR_REF
     ]
     assert wrong == []
     assert "HTTPValidationError" not in document["components"]["schemas"]
@@ -227,3 +252,50 @@ def test_notification_routes_are_documented_with_their_bodies(harness: Harness) 
     assert read_all["required"] is False
     status = {p["name"]: p for p in paths["/v1/widget/notifications"]["get"]["parameters"]}
     assert set(status["status"]["schema"]["anyOf"][0]["enum"]) == {"unread", "read", "archived"}
+
+
+def test_every_error_status_lists_its_codes(harness: Harness) -> None:
+    document = openapi(harness)
+    unlisted = [
+        (path, method, status)
+        for path, method, operation in operations(document)
+        for status, response in operation["responses"].items()
+        if status[0] in "45" and not error_codes(response)
+    ]
+    assert unlisted == []
+    listing = document["paths"]["/v1/users/{user_id}/conversations"]["get"]["responses"]
+    assert error_codes(listing["422"]) == [
+        "invalid_request",
+        "invalid_identifier",
+        "invalid_cursor",
+    ]
+    erase = document["paths"]["/v1/users/{user_id}"]["delete"]["responses"]
+    assert error_codes(erase["404"]) == ["user_not_found", "not_found"]
+
+
+@pytest.mark.parametrize(
+    ("description", "codes"),
+    [
+        ("not_found", ["not_found"]),
+        ("user_not_found: no verified user with this id", ["user_not_found"]),
+        (
+            "invalid_request, invalid_parameters or invalid_identifier",
+            ["invalid_request", "invalid_parameters", "invalid_identifier"],
+        ),
+        ("rate_limited (unverified sessions), with Retry-After", ["rate_limited"]),
+        (
+            "action_failed (the endpoint answered non-2xx), action_timeout",
+            ["action_failed", "action_timeout"],
+        ),
+        ("A repeat of an earlier send", []),
+    ],
+)
+def test_a_description_begins_with_its_codes(description: str, codes: list[str]) -> None:
+    assert codes_in(description) == codes
+
+
+def test_implied_codes_join_a_routes_own() -> None:
+    assert merged_description("user_not_found: why", "not_found: path") == (
+        "user_not_found, not_found: why"
+    )
+    assert merged_description("not_found", "not_found: path") == "not_found"

@@ -4,9 +4,10 @@ its wake-up), what each change announces, and bad input that changes nothing."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -14,6 +15,7 @@ from countersign import team
 from countersign.operators import team as operators_team
 from countersign.storage import operators, stream_log, webhook_endpoints
 from countersign.storage.models import WebhookEvent
+from countersign.team import WakeLoop
 from countersign.vocabulary.clock import utcnow
 
 from .conftest import Harness
@@ -201,18 +203,36 @@ def test_deactivating_an_operator_unassigns_their_conversations(crew: Team) -> N
     assert_error(crew.patch(assignee_email="ada@example.com"), 422, "unknown_assignee")
 
 
-def test_a_snooze_due_while_the_server_was_down_wakes_at_start(make_harness: Any) -> None:
+class ObservedWakeLoop(WakeLoop):
+    """The server's wake loop, telling the test when each node's first round is done."""
+
+    first_rounds: ClassVar[list[threading.Event]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.done = threading.Event()
+        ObservedWakeLoop.first_rounds.append(self.done)
+
+    async def run_once(self) -> int:
+        woken = await super().run_once()
+        self.done.set()
+        return woken
+
+
+def test_a_snooze_due_while_the_server_was_down_wakes_at_start(
+    make_harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("countersign.server.app.WakeLoop", ObservedWakeLoop)
+    ObservedWakeLoop.first_rounds.clear()
     crew = Team(make_harness(snooze_poll_seconds=300))
+    assert ObservedWakeLoop.first_rounds[0].wait(10)  # its start round is behind it
     until = (datetime.now(UTC) + timedelta(seconds=0.3)).isoformat()
     assert crew.patch(snoozed_until=until).json()["status"] == "snoozed"
-    time.sleep(0.4)
-    assert crew.get()["status"] == "snoozed"  # the loop sleeps for 300 s
-    restarted = make_harness(snooze_poll_seconds=300)  # a new node: its first round
-    deadline = time.monotonic() + 10
-    while crew.get()["status"] == "snoozed" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    time.sleep(0.5)
+    assert crew.get()["status"] == "snoozed"  # due, but this node sleeps for 300 s
+    make_harness(snooze_poll_seconds=300)  # a node starting: its first round wakes it
+    assert ObservedWakeLoop.first_rounds[1].wait(10)
     assert crew.get()["status"] == "open"
-    del restarted
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,13 @@ MAX_LABEL_CHARS: Final = 64
 MAX_ACTION_URL_CHARS: Final = 2_000
 # A category is a name a program writes and a URL or a CSS class may carry: no spaces,
 # no case to fold. Its label is what a person reads.
-_CATEGORY: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+CATEGORY_PATTERN: Final = "^[a-z0-9][a-z0-9_.-]{0,63}$"
+_CATEGORY: Final = re.compile(CATEGORY_PATTERN)
+# What absolute_http_url accepts, for the OpenAPI document: http(s), a host part, and no
+# white space or control character (the escapes read the same in ECMA and Python). The
+# document leaves out bracketed (IPv6) hosts, whose own rules no pattern spells.
+_NOT_URL: Final = r"\s\u0000-\u001F\u007F\[\]"
+ABSOLUTE_URL_PATTERN: Final = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#{_NOT_URL}][^{_NOT_URL}]*$"
 
 
 class InvalidNotification(Invalid):
@@ -39,7 +45,10 @@ def absolute_http_url(value: str, field: str) -> str:
     """``value`` if it is an absolute http(s) URL: an action opens it in the user's
     browser, so ``javascript:`` and the like must never reach one, and a relative URL
     would resolve against whichever page embeds the widget."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[x": an IPv6 host that is not one
+        raise InvalidNotification(f"{field} must be an absolute http:// or https:// URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise InvalidNotification(f"{field} must be an absolute http:// or https:// URL")
     if len(value) > MAX_ACTION_URL_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in value):

@@ -7,6 +7,6 @@ an audit row saying that an erasure happened (the contact's opaque id, never the
 data); the caller then ends the user's sessions on every node.
 """
 
-from .requests import Erased, UserNotFound, erase_user, export_user
+from .requests import ContactNotFound, Erased, Subject, UserNotFound, erase_user, export_user
 
-__all__ = ["Erased", "UserNotFound", "erase_user", "export_user"]
+__all__ = ["ContactNotFound", "Erased", "Subject", "UserNotFound", "erase_user", "export_user"]

@@ -24,11 +24,35 @@ class Erased:
     removed: dict[str, int]  # rows deleted, by table
 
 
-def _contact(connection: Connection, app_id: str, user_id: str) -> ContactView:
-    contact = contacts.verified_user(connection, app_id, user_id)
-    if contact is None:
-        raise UserNotFound(f"app {app_id!r} has no user {user_id[:60]!r}")
-    return contact
+class ContactNotFound(NotFound):
+    code = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Whose data a request is about: a verified user by id (the server API and the
+    CLI), or any contact by its opaque id (the dashboard, which also shows anonymous
+    and unverified contacts)."""
+
+    user_id: str | None = None
+    contact_id: str | None = None
+
+    def find(self, connection: Connection, app_id: str) -> ContactView:
+        if self.user_id is not None:
+            contact = contacts.verified_user(connection, app_id, self.user_id)
+            if contact is None:
+                raise UserNotFound(f"app {app_id!r} has no user {self.user_id[:60]!r}")
+            return contact
+        assert self.contact_id is not None
+        found = contacts.contact_of_app(connection, app_id, self.contact_id)
+        if found is None:
+            raise ContactNotFound("this app has no such contact")
+        return found
+
+
+def _contact(connection: Connection, app_id: str, who: str | Subject) -> ContactView:
+    subject = who if isinstance(who, Subject) else Subject(user_id=who)
+    return subject.find(connection, app_id)
 
 
 def _identifiers(contact: ContactView) -> list[str]:
@@ -36,21 +60,25 @@ def _identifiers(contact: ContactView) -> list[str]:
     return [value for value in (contact.user_id, contact.email) if value]
 
 
-def export_user(connection: Connection, app_id: str, user_id: str, now: datetime) -> dict[str, Any]:
-    contact = _contact(connection, app_id, user_id)
+def export_user(
+    connection: Connection, app_id: str, who: str | Subject, now: datetime
+) -> dict[str, Any]:
+    """Everything about the user (a user id, or a :class:`Subject`) as one document."""
+    contact = _contact(connection, app_id, who)
     records = contact_records.records_of(connection, app_id, contact.id, _identifiers(contact))
     return {
         "app_id": app_id,
-        "user_id": user_id,
+        "user_id": contact.user_id,
+        "contact_id": contact.id,
         "exported_at": now.isoformat(),
         "records": records,
     }
 
 
 def erase_user(
-    connection: Connection, app_id: str, user_id: str, now: datetime, *, actor: str
+    connection: Connection, app_id: str, who: str | Subject, now: datetime, *, actor: str
 ) -> Erased:
-    contact = _contact(connection, app_id, user_id)
+    contact = _contact(connection, app_id, who)
     ended = contact_records.sessions_of(connection, contact.id)
     removed = contact_records.erase_records(connection, app_id, contact.id, _identifiers(contact))
     operators.record_system_audit(

@@ -25,7 +25,7 @@ from .action_limits import ActionLimits
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .dashboard import site as dashboard_site
-from .errors import install_error_handlers
+from .errors import documented_error, install_error_handlers
 from .identify.fast_path import CountersignAPI
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
@@ -184,6 +184,9 @@ def _document_errors(app: FastAPI, security: dict[tuple[str, str], str]) -> None
         components["securitySchemes"] = SECURITY_SCHEMES
         schemas = components.setdefault("schemas", {})
         schemas.update(openapi_docs.components())
+        for name, body in schemas.items():
+            if name != "Error":  # the rest are bodies: the body reader's text rule holds
+                openapi_docs.state_body_text_rule(body)
         schemas["Error"] = _ERROR_SCHEMA
         # Our own error shape replaces FastAPI's {"detail": [...]} everywhere.
         schemas.pop("HTTPValidationError", None)
@@ -193,13 +196,8 @@ def _document_errors(app: FastAPI, security: dict[tuple[str, str], str]) -> None
                 if (scheme := security.get((path, method))) is not None:
                     operation["security"] = [{scheme: []}]
                 responses = operation.get("responses", {})
-                if "422" in responses:
-                    responses["422"] = {
-                        "description": "invalid_request",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    }
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    responses["422"] = documented_error("invalid_request")
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

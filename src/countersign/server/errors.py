@@ -8,6 +8,7 @@ Nothing the client sends may produce a 500.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from ..storage.errors import Conflict, Invalid, NotFound, StorageError
+from .allowed_methods import allowed_methods
 
 log = logging.getLogger("countersign.server")
 
@@ -70,13 +72,58 @@ def client_gone_response() -> JSONResponse:
     return error_response(400, "client_disconnected", "the client closed the request")
 
 
-def documented_errors(codes: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for error statuses, each in the one error shape."""
-    schema = {"$ref": "#/components/schemas/Error"}
+ERROR_REF: Final = "#/components/schemas/Error"
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+_ASIDE = re.compile(r"\s*\([^)]*\)")
+
+
+def codes_in(description: str) -> list[str]:
+    """The error codes a response description begins with.
+
+    Descriptions are written ``code[, code ...][ or code][: why]``, a code may carry an
+    aside in parentheses, and the first piece that is not a code ends the list
+    (``rate_limited, with Retry-After``)."""
+    head = _ASIDE.sub("", description).split(":", 1)[0]
+    codes: list[str] = []
+    for piece in re.split(r",\s*|\s+or\s+", head):
+        if not _CODE.fullmatch(piece.strip()):
+            break
+        codes.append(piece.strip())
+    return codes
+
+
+def error_schema(codes: list[str]) -> dict[str, Any]:
+    """The one error shape, with ``code`` one of ``codes`` (any string for none)."""
+    if not codes:
+        return {"$ref": ERROR_REF}
+    code = {"type": "string", "enum": codes}
     return {
-        status: {"description": text, "content": {"application/json": {"schema": schema}}}
-        for status, text in codes.items()
+        "allOf": [
+            {"$ref": ERROR_REF},
+            {"type": "object", "properties": {"error": {"properties": {"code": code}}}},
+        ]
     }
+
+
+def documented_error(description: str) -> dict[str, Any]:
+    schema = error_schema(codes_in(description))
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def documented_errors(codes: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses, each in the one error shape, its
+    ``code`` one of those its description begins with (:func:`codes_in`)."""
+    return {status: documented_error(text) for status, text in codes.items()}
+
+
+def merged_description(own: str, implied: str) -> str:
+    """A route's own description of a status, with the codes the route's shape implies
+    for it added: both can be answered."""
+    missing = [code for code in codes_in(implied) if code not in codes_in(own)]
+    if not missing:
+        return own
+    head, colon, why = own.partition(":")
+    return f"{head}, {', '.join(missing)}{colon}{why}"
 
 
 #: The one table from storage's error kinds to HTTP (storage/errors.py).
@@ -99,11 +146,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StorageError)
         return error_response(storage_status(error), error.code, str(error))
 
-    async def http_error(_request: Request, error: Exception) -> Response:
+    async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         code = _STATUS_CODES.get(error.status_code, "error")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
-        return error_response(error.status_code, code, message, error.headers)
+        headers = error.headers
+        if error.status_code == 405:
+            allow = allowed_methods(request.app.routes, request.scope["path"])
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+        return error_response(error.status_code, code, message, headers)
 
     async def validation_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)

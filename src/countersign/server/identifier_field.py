@@ -17,7 +17,13 @@ from fastapi import Path
 from ..core import MAX_IDENTIFIER_CHARS, InvalidIdentifier, identifier_text
 from .errors import ApiError
 
-SCHEMA: Final[dict[str, Any]] = {"minLength": 1, "maxLength": MAX_IDENTIFIER_CHARS}
+SCHEMA: Final[dict[str, Any]] = {
+    "minLength": 1,
+    "maxLength": MAX_IDENTIFIER_CHARS,
+    # No C0/C1 control or DEL (core/identifiers.py), in escapes that ECMA and Python
+    # regexes both read (lone surrogates: see text.BODY_TEXT_PATTERN).
+    "pattern": r"^[^\u0000-\u001F\u007F-\u009F]*$",
+}
 
 # Both only document the rule: a schema check would answer ``invalid_request`` before
 # identifier_field could answer ``invalid_identifier``, the code clients are told.

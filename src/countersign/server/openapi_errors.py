@@ -21,7 +21,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from .auth import server_api_app, widget_session
-from .errors import documented_errors
+from .errors import documented_error, merged_description
 
 SECURITY_SCHEMES: Final = {
     "session": {
@@ -49,7 +49,10 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def _statuses(route: APIRoute, scheme: str | None) -> dict[int, str]:
-    statuses = {400: "bad_request: a NUL in the URL, or a body that is not JSON"}
+    statuses = {
+        400: "bad_request, invalid_json or client_disconnected: a NUL in the URL, a body "
+        "that is not JSON, a client that left mid-body"
+    }
     if scheme == "session":
         statuses[401] = "invalid_session: no, an expired or a revoked session token"
         statuses[403] = "origin_not_allowed: the page's origin may not use this app"
@@ -61,9 +64,27 @@ def _statuses(route: APIRoute, scheme: str | None) -> dict[int, str]:
         statuses[422] = "invalid_request"
     if route.dependant.path_params:
         statuses[404] = "not_found: the path names nothing this caller can see"
-    if route.dependant.path_params or route.dependant.query_params:
-        statuses[422] = "invalid_request"
+    path, query = _parameters(route.dependant)
+    if path or query:
+        codes = ["invalid_request"]
+        if "user_id" in path:
+            codes.append("invalid_identifier")
+        if "cursor" in query:
+            codes.append("invalid_cursor")
+        statuses[422] = ", ".join(codes)
     return statuses
+
+
+def _parameters(dependant: Dependant) -> tuple[set[str], set[str]]:
+    """The names of the path and query parameters a route reads, its dependencies'
+    included (a listing's ``cursor`` comes from one)."""
+    path = {param.name for param in dependant.path_params}
+    query = {param.name for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        sub_path, sub_query = _parameters(sub)
+        path |= sub_path
+        query |= sub_query
+    return path, query
 
 
 def document_route_errors(routers: Iterable[APIRouter]) -> dict[tuple[str, str], str]:
@@ -75,8 +96,13 @@ def document_route_errors(routers: Iterable[APIRouter]) -> dict[tuple[str, str],
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         scheme = next((_SCHEME_OF[c] for c in _calls(route.dependant) if c in _SCHEME_OF), None)
-        for status, response in documented_errors(_statuses(route, scheme)).items():
-            route.responses.setdefault(status, response)
+        for status, implied in _statuses(route, scheme).items():
+            own = route.responses.get(status)
+            if own is None:
+                route.responses[status] = documented_error(implied)
+            elif str(own.get("description", "")) and "content" in own:
+                description = merged_description(str(own["description"]), implied)
+                route.responses[status] = documented_error(description)
         if scheme is not None:
             for method in route.methods or ():
                 security[(route.path_format, method.lower())] = scheme

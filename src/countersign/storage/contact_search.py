@@ -17,6 +17,7 @@ A query under three characters has no trigram: it scans (correct, only slower).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -75,11 +76,18 @@ class InvalidQuery(Invalid):
     code = "invalid_query"
 
 
+#: What a query may hold, as the API documents it: no control characters (C0, DEL,
+#: C1) and no line or paragraph separator.
+QUERY_PATTERN: Final = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+_CONTROL: Final = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff]")
+
+
 def check_query(query: str) -> str:
-    """The query, stripped; :class:`InvalidQuery` when it is too long or not text."""
+    """The query, stripped; :class:`InvalidQuery` when it is too long or holds a
+    control character or a lone surrogate (no database could compare it)."""
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQuery(f"a search has at most {MAX_QUERY_CHARS} characters")
-    if not query.isprintable():
+    if _CONTROL.search(query):
         raise InvalidQuery("a search has no control or unpaired characters")
     return query.strip()
 

@@ -175,6 +175,15 @@ def contact_by_id(connection: Connection, contact_id: str) -> ContactView | None
     return None if row is None else contact_view(row)
 
 
+def contact_of_app(connection: Connection, app_id: str, contact_id: str) -> ContactView | None:
+    """The contact ``contact_id`` if it is one of ``app_id``'s (any status)."""
+    query = _select_contact().where(
+        contacts_table.c.id == contact_id, contacts_table.c.app_id == app_id
+    )
+    row = connection.execute(query).one_or_none()
+    return None if row is None else contact_view(row)
+
+
 def verified_user(connection: Connection, app_id: str, user_id: str) -> ContactView | None:
     """The verified contact of ``app_id`` with ``user_id``, if there is one."""
     row = connection.execute(verified_lookup(app_id, "user_id", user_id)).one_or_none()

@@ -33,7 +33,7 @@ class Page:
 class CursorError(Invalid):
     """A pagination cursor that this server did not hand out."""
 
-    code = "invalid_request"
+    code = "invalid_cursor"
 
 
 def encode_cursor(*parts: object) -> str:

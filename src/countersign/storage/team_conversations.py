@@ -237,7 +237,8 @@ def assignable_operator(
         )
     ).one_or_none()
     if row is None:
-        raise UnknownAssignee("no active operator by that " + ("email" if email else "id"))
+        by = "email" if email is not None else "id"
+        raise UnknownAssignee(f"no active operator by that {by}")
     return {"id": row.id, "name": row.name, "email": row.email}
 
 

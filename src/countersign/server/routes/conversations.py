@@ -8,7 +8,7 @@ browser's own. Naming anything else answers 404, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Query, Request
@@ -25,9 +25,10 @@ from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..openapi import json_body
+from ..query_params import CursorParam
 from ..ratelimit import per_address
 from ..state import StateDep, with_events
-from ..text import storable_json, storable_text
+from ..text import json_meta, storable_json, storable_text, text_meta
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -42,19 +43,23 @@ def _not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
 
 
+MessageText = Annotated[str, text_meta(MAX_MESSAGE_CHARS)]
+ClientId = Annotated[str, text_meta(64)]
+
+
 class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
-    body: str | None = None
-    client_id: str | None = None
+    body: MessageText | None = None
+    client_id: ClientId | None = None
 
 
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
-    body: str
-    client_id: str | None = None
+    body: MessageText
+    client_id: ClientId | None = None
 
 
 class NewEvent(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    properties: dict[str, Any] | None = None
+    name: Annotated[str, text_meta(255)]
+    properties: Annotated[dict[str, Any], json_meta(8_000)] | None = None
 
 
 def _client_id(value: str | None) -> str | None:
@@ -68,7 +73,7 @@ async def list_conversations(
     session: SessionDep,
     state: StateDep,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     page = await state.backend.database.run(
         lambda c: conversations.list_conversations(
@@ -142,7 +147,7 @@ async def list_messages(
     session: SessionDep,
     state: StateDep,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     await _own_conversation(state, session.contact_id, conversation_id)
     page = await state.backend.database.run(

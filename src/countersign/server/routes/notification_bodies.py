@@ -10,13 +10,43 @@ import msgspec
 from fastapi import Depends, Query
 
 from ...notifications.preferences import Change
-from ...notifications.rules import absolute_http_url, actions, category_name
+from ...notifications.rules import (
+    ABSOLUTE_URL_PATTERN,
+    CATEGORY_PATTERN,
+    MAX_ACTION_URL_CHARS,
+    MAX_LABEL_CHARS,
+    absolute_http_url,
+    actions,
+    category_name,
+)
 from ...storage.notifications import DEFAULT_CATEGORY, NotificationDraft, View
 from ..errors import ApiError
-from ..text import storable_json, storable_text
+from ..query_params import CursorParam
+from ..text import storable_json, storable_text, text_meta
 
 MAX_TITLE_CHARS = 500
 MAX_BODY_CHARS = 5_000
+
+CategoryText = Annotated[str, msgspec.Meta(extra_json_schema={"pattern": CATEGORY_PATTERN})]
+TitleText = Annotated[str, text_meta(MAX_TITLE_CHARS, not_blank=True)]
+BodyText = Annotated[str, text_meta(MAX_BODY_CHARS, allow_empty=True)]
+ActionLabel = Annotated[str, text_meta(MAX_LABEL_CHARS, not_blank=True)]
+ActionUrl = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={"maxLength": MAX_ACTION_URL_CHARS, "pattern": ABSOLUTE_URL_PATTERN}
+    ),
+]
+# Empty (none), a path on the host page, or an absolute http(s) URL.
+NotificationUrl = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={
+            "maxLength": 2_000,
+            "pattern": "^$|^/[^\\u0000]*$|" + ABSOLUTE_URL_PATTERN,
+        }
+    ),
+]
 
 
 class _Action(Protocol):
@@ -69,7 +99,16 @@ class Channels(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PreferencesBody(msgspec.Struct, forbid_unknown_fields=True):
-    categories: dict[str, Channels]
+    categories: Annotated[
+        dict[str, Channels],
+        msgspec.Meta(
+            extra_json_schema={
+                "maxProperties": 100,
+                "propertyNames": {"pattern": CATEGORY_PATTERN},
+                "description": "Each key a category of the app (else 422 unknown_category).",
+            }
+        ),
+    ]
 
 
 def changes_of(body: PreferencesBody) -> dict[str, Change]:
@@ -91,9 +130,9 @@ class Listing:
 
 async def _listing(
     status: Literal["unread", "read", "archived"] | None = Query(None),
-    category: str | None = Query(None, max_length=64),
+    category: str | None = Query(None, max_length=64, pattern=CATEGORY_PATTERN),
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Listing:
     # async: a sync dependency costs every request a trip through the thread pool.
     return Listing(status, None if category is None else category_name(category), limit, cursor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Request
@@ -24,27 +24,65 @@ from ..errors import ApiError, documented_errors
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
 from ..state import StateDep
+from ..text import json_meta, text_meta
 from .conversations import json_response
-from .notification_bodies import ListingDep, PreferencesBody, changes_of, draft_of
+from .notification_bodies import (
+    ActionLabel,
+    ActionUrl,
+    BodyText,
+    CategoryText,
+    ListingDep,
+    NotificationUrl,
+    PreferencesBody,
+    TitleText,
+    changes_of,
+    draft_of,
+)
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
 
 class Action(msgspec.Struct, forbid_unknown_fields=True):
-    label: str
-    url: str
+    label: ActionLabel
+    url: ActionUrl
 
 
 class NewNotification(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
+    title: TitleText
     user_id: IdentifierText | int | None = None
-    user_ids: list[IdentifierText | int] | None = None
-    body: str | None = None
-    url: str | None = None
-    data: dict[str, Any] | None = None
-    category: str | None = None
-    actions: list[Action] | None = None
-    idempotency_key: str | None = None
+    user_ids: (
+        Annotated[
+            list[IdentifierText | int],
+            msgspec.Meta(
+                extra_json_schema={
+                    "minItems": 1,
+                    "maxItems": notifications.MAX_RECIPIENTS,
+                    "uniqueItems": True,
+                }
+            ),
+        ]
+        | None
+    ) = None
+    body: BodyText | None = None
+    url: NotificationUrl | None = None
+    data: Annotated[dict[str, Any], json_meta(8_000)] | None = None
+    category: CategoryText | None = None
+    actions: Annotated[list[Action], msgspec.Meta(extra_json_schema={"maxItems": 2})] | None = None
+    idempotency_key: Annotated[str, text_meta(255)] | None = None
+
+
+# Exactly one of user_id and user_ids (a null one is absent): _recipients' rule.
+_ONE_RECIPIENT_FIELD: Any = Annotated[
+    NewNotification,
+    msgspec.Meta(
+        extra_json_schema={
+            "oneOf": [
+                {"required": ["user_id"], "properties": {"user_id": {"not": {"type": "null"}}}},
+                {"required": ["user_ids"], "properties": {"user_ids": {"not": {"type": "null"}}}},
+            ]
+        }
+    ),
+]
 
 
 def _fingerprint(payload: NewNotification) -> str:
@@ -82,7 +120,7 @@ def _recipients(payload: NewNotification) -> tuple[list[str], bool]:
         "With `idempotency_key`, a repeat within 24 hours answers 200 with the first "
         "answer and creates nothing; the same key with another body is 409."
     ),
-    openapi_extra=json_body(NewNotification),
+    openapi_extra=json_body(_ONE_RECIPIENT_FIELD),
     responses={
         200: {"description": "A repeat of an earlier send with this idempotency_key"},
         **documented_errors(

@@ -27,7 +27,7 @@ from ..errors import ApiError, documented_errors
 from ..openapi import json_body
 from ..state import StateDep
 from .conversations import json_response
-from .notification_bodies import ListingDep, PreferencesBody, changes_of
+from .notification_bodies import CategoryText, ListingDep, PreferencesBody, changes_of
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
 
@@ -36,7 +36,7 @@ _NOT_FOUND = documented_errors({404: "not_found"})
 
 
 class Scope(msgspec.Struct, forbid_unknown_fields=True):
-    category: str | None = None
+    category: CategoryText | None = None
 
 
 def _category(value: str | None) -> str | None:

@@ -10,7 +10,7 @@ from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep
 from ..errors import documented_errors
 from ..identifier_field import IdentifierPath, identifier_field
-from ..path_convertors import ANY_TEXT
+from ..path_convertors import USER_ID
 from ..state import StateDep
 from .conversations import json_response
 
@@ -32,7 +32,7 @@ async def export_user(user_id: IdentifierPath, app_id: ApiAppDep, state: StateDe
 
 
 @router.delete(
-    f"/users/{{user_id:{ANY_TEXT}}}",
+    f"/users/{{user_id:{USER_ID}}}",
     summary="Erase a user: their contact, conversations, notifications, events, sessions",
     responses=_UNKNOWN_USER,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Request
@@ -13,26 +13,29 @@ from ...storage import contacts
 from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep
 from ..body import read_model
-from ..errors import ApiError
+from ..errors import ApiError, documented_errors
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
-from ..path_convertors import ANY_TEXT
+from ..path_convertors import USER_ID
 from ..state import StateDep
-from ..text import MAX_NAME_CHARS, storable_json, storable_text
+from ..text import MAX_NAME_CHARS, json_meta, storable_json, storable_text, text_meta
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
 
 class UserBody(msgspec.Struct, forbid_unknown_fields=True):
     email: IdentifierText | None = None
-    name: str | None = None
-    attributes: dict[str, Any] | None = None
+    name: Annotated[str, text_meta(MAX_NAME_CHARS)] | None = None
+    attributes: Annotated[dict[str, Any], json_meta(16_000)] | None = None
 
 
 @router.put(
-    f"/users/{{user_id:{ANY_TEXT}}}",
+    f"/users/{{user_id:{USER_ID}}}",
     summary="Create or update a verified user with trusted attributes",
     openapi_extra=json_body(UserBody),
+    responses=documented_errors(
+        {409: "email_taken: another verified user of this app has this email"}
+    ),
 )
 async def put_user(
     user_id: IdentifierPath, request: Request, app_id: ApiAppDep, state: StateDep

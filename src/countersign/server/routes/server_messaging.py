@@ -4,7 +4,7 @@ API key; everything addressed by user id reaches only that user's verified sessi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Query, Request
@@ -21,28 +21,29 @@ from ..body import read_model
 from ..errors import ApiError
 from ..identifier_field import IdentifierPath, IdentifierText, identifier_field
 from ..openapi import json_body
+from ..query_params import CursorParam
 from ..state import StateDep, with_events
-from ..text import storable_text
-from .conversations import MAX_MESSAGE_CHARS, json_response
+from ..text import storable_text, text_meta
+from .conversations import MAX_MESSAGE_CHARS, ClientId, MessageText, json_response
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
 
 class Author(msgspec.Struct, forbid_unknown_fields=True):
     type: Literal["bot", "operator"]
-    name: str
+    name: Annotated[str, text_meta(255)]
 
 
 class NewUserConversation(msgspec.Struct, forbid_unknown_fields=True):
     user_id: IdentifierText | int
-    body: str
+    body: MessageText
     author: Author | None = None
 
 
 class NewServerMessage(msgspec.Struct, forbid_unknown_fields=True):
-    body: str
+    body: MessageText
     author: Author
-    client_id: str | None = None
+    client_id: ClientId | None = None
 
 
 def _user(value: object) -> str:
@@ -61,7 +62,7 @@ async def user_conversations(
     app_id: ApiAppDep,
     state: StateDep,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     user = _user(user_id)
 
@@ -128,7 +129,7 @@ async def conversation_messages(
     app_id: ApiAppDep,
     state: StateDep,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     def work(connection: Connection) -> cursors.Page | None:
         if conversations.conversation_owner(connection, app_id, conversation_id) is None:

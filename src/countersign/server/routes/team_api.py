@@ -4,7 +4,7 @@ private notes, and the contact search. Authenticated by a server API key."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Query, Request
@@ -13,36 +13,56 @@ from starlette.responses import Response
 
 from ... import team
 from ...storage import contact_search, contacts, cursors, team_conversations
-from ...storage.team_conversations import UNASSIGNED, Filters
+from ...storage.team_conversations import STATUSES, UNASSIGNED, Filters
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
 from ..auth import ApiAppDep
 from ..body import read_model
-from ..errors import ApiError
+from ..errors import ApiError, documented_errors
+from ..identifier_field import SCHEMA as IDENTIFIER_SCHEMA
 from ..identifier_field import identifier_field
 from ..openapi import json_body
 from ..state import StateDep
-from ..text import storable_text
-from .conversations import MAX_MESSAGE_CHARS, json_response
+from ..text import storable_text, text_meta
+from .conversations import MAX_MESSAGE_CHARS, MessageText, json_response
 
 router = APIRouter(prefix="/v1", tags=["server"])
+
+#: A query parameter's user id, documented as every identifier is.
+IdentifierQuery = Annotated[str | None, Query(json_schema_extra=IDENTIFIER_SCHEMA)]
 
 MAX_EMAIL_CHARS = 255
 
 
+# Documented, not enforced by the decoder: the rules answer with their own codes
+# (invalid_status, invalid_snooze), naming what was wrong.
+StatusText = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(STATUSES)})]
+MomentText = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={
+            "format": "date-time",
+            "maxLength": 40,
+            "description": "ISO 8601 with a UTC offset, in the future (at most a year ahead)",
+        }
+    ),
+]
+EmailText = Annotated[str, text_meta(MAX_EMAIL_CHARS)]
+
+
 class ConversationChange(msgspec.Struct, forbid_unknown_fields=True):
-    status: str | None = None
-    snoozed_until: str | None = None
+    status: StatusText | None = None
+    snoozed_until: MomentText | None = None
     # Absent: the assignee stays; null: nobody; an email: that active operator.
-    assignee_email: str | msgspec.UnsetType | None = msgspec.UNSET
+    assignee_email: EmailText | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class NoteAuthor(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: Annotated[str, text_meta(255)]
 
 
 class NewNote(msgspec.Struct, forbid_unknown_fields=True):
-    body: str
+    body: MessageText
     author: NoteAuthor
 
 
@@ -50,15 +70,25 @@ def _not_found() -> ApiError:
     return ApiError(404, "not_found", "no such conversation")
 
 
-@router.get("/conversations", summary="The app's conversations, by status and assignee")
+@router.get(
+    "/conversations",
+    summary="The app's conversations, by status and assignee",
+    responses=documented_errors(
+        {422: "invalid_request, invalid_status, unknown_assignee, invalid_identifier"}
+    ),
+)
 async def list_conversations(
     app_id: ApiAppDep,
     state: StateDep,
-    status: str | None = Query(None, max_length=16, description="open, snoozed or resolved"),
+    status: Literal["open", "snoozed", "resolved"] | None = Query(None),
     assignee: str | None = Query(
-        None, max_length=MAX_EMAIL_CHARS, description="an operator's email, or none"
+        None,
+        min_length=1,
+        max_length=MAX_EMAIL_CHARS,
+        pattern=contact_search.QUERY_PATTERN,
+        description="an operator's email, or none",
     ),
-    contact_user_id: str | None = Query(None, max_length=255),
+    contact_user_id: IdentifierQuery = None,
     limit: int = Query(50, ge=1, le=100),
     cursor: str | None = Query(None, max_length=200),
 ) -> Response:
@@ -86,7 +116,11 @@ async def list_conversations(
     return json_response(page.as_dict())
 
 
-@router.get("/conversations/{conversation_id}", summary="One conversation, as the team sees it")
+@router.get(
+    "/conversations/{conversation_id}",
+    summary="One conversation, as the team sees it",
+    responses=documented_errors({404: "not_found: no such conversation of this app"}),
+)
 async def get_conversation(conversation_id: str, app_id: ApiAppDep, state: StateDep) -> Response:
     found = await state.backend.database.run(
         lambda c: team_conversations.find_for_app(c, app_id, conversation_id)
@@ -101,6 +135,12 @@ async def get_conversation(conversation_id: str, app_id: ApiAppDep, state: State
     "/conversations/{conversation_id}",
     summary="Change a conversation's status, snooze or assignee",
     openapi_extra=json_body(ConversationChange),
+    responses=documented_errors(
+        {
+            404: "not_found: no such conversation of this app",
+            422: "invalid_request, invalid_status, invalid_snooze, unknown_assignee",
+        }
+    ),
 )
 async def change_conversation(
     conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
@@ -133,6 +173,7 @@ async def change_conversation(
     status_code=201,
     summary="Add a private note (the team sees it; the contact never does)",
     openapi_extra=json_body(NewNote),
+    responses=documented_errors({404: "not_found: no such conversation of this app"}),
 )
 async def add_note(
     conversation_id: str, request: Request, app_id: ApiAppDep, state: StateDep
@@ -156,11 +197,17 @@ async def add_note(
     return json_response(note, 201)
 
 
-@router.get("/contacts", summary="Search contacts by user id, email and name")
+@router.get(
+    "/contacts",
+    summary="Search contacts by user id, email and name",
+    responses=documented_errors({422: "invalid_request, invalid_query"}),
+)
 async def search_contacts(
     app_id: ApiAppDep,
     state: StateDep,
-    query: str = Query("", max_length=contact_search.MAX_QUERY_CHARS),
+    query: str = Query(
+        "", max_length=contact_search.MAX_QUERY_CHARS, pattern=contact_search.QUERY_PATTERN
+    ),
     limit: int = Query(50, ge=1, le=100),
     cursor: str | None = Query(None, max_length=200),
 ) -> Response:

@@ -25,9 +25,10 @@ from ....storage.apps import AppRecord
 from ....storage.operators import OperatorRecord
 from ....vocabulary.clock import utcnow
 from ...state import ServerState, StateDep
-from ..auth import AppDep, OwnerDep, audit, dashboard_limits, peer
+from ..auth import AppDep, OwnerDep, audit
 from ..errors import BadForm, NotFound
 from ..pages import page
+from ..reauth import password_confirmed
 from ..route import dashboard_router, form_of
 
 router = dashboard_router()
@@ -168,24 +169,16 @@ async def create_secret(
 async def reveal_secret(
     secret_id: str, request: Request, state: StateDep, operator: OwnerDep, app: AppDep
 ) -> Response:
-    limits = dashboard_limits(request)
-    password = form_of(request).get("password", "")
-    # Counted before the hash runs, given back if the password is right (attempts.py).
-    async with limits.reveals.attempt(operator.id, peer(request, state)) as attempt:
-        stored = await state.backend.database.run(
-            lambda c: operators.password_hash_of(c, operator.id)
+    if not await password_confirmed(request, state, operator):
+        await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
+        return await _settings_page(
+            request,
+            state,
+            operator,
+            app,
+            status=403,
+            problem="Wrong password: the secret was not revealed (and the attempt is logged).",
         )
-        if not await limits.passwords.check(stored, password):
-            attempt.failed()
-            await audit(request, state, operator, app.id, "secret.reveal_refused", secret_id)
-            return await _settings_page(
-                request,
-                state,
-                operator,
-                app,
-                status=403,
-                problem="Wrong password: the secret was not revealed (and the attempt is logged).",
-            )
     box = state.backend.box
     try:
         secret = await state.backend.database.run(
