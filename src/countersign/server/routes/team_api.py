@@ -22,6 +22,7 @@ from ..errors import ApiError, documented_errors
 from ..identifier_field import SCHEMA as IDENTIFIER_SCHEMA
 from ..identifier_field import identifier_field
 from ..openapi import json_body
+from ..query_params import CursorParam
 from ..state import StateDep
 from ..text import storable_text, text_meta
 from .conversations import MAX_MESSAGE_CHARS, MessageText, json_response
@@ -90,7 +91,7 @@ async def list_conversations(
     ),
     contact_user_id: IdentifierQuery = None,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     wanted = None if status is None else team.parse_status(status)
     user_id = None if contact_user_id is None else identifier_field(contact_user_id, "user_id")
@@ -209,7 +210,7 @@ async def search_contacts(
         "", max_length=contact_search.MAX_QUERY_CHARS, pattern=contact_search.QUERY_PATTERN
     ),
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: CursorParam = None,
 ) -> Response:
     page = await state.backend.database.run(
         lambda c: contact_search.search_contacts(c, app_id, query, cursor, limit=limit)

@@ -1,5 +1,6 @@
 """GET /dashboard/apps/{app_id}/live: a WebSocket of the app's new conversations and
-messages, for the inbox page's script.
+messages, their status and assignee changes and private notes, each with the
+operator's counts per inbox view, for the inbox page's script.
 
 It is authenticated like the pages, by the session cookie, and the first message must
 carry the page's CSRF token: a WebSocket is not bound by the same-origin policy, so the
