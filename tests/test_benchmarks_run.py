@@ -69,3 +69,11 @@ def test_bulk_fanout_benchmark_runs() -> None:
     assert "ratio bulk/serial" in output
     assert "lost rounds 0, missing 0, order errors 0" in output
     assert "INVALID" not in output
+
+
+def test_contact_search_benchmark_runs() -> None:
+    output = run_benchmark("contact_search.py", "--contacts", "2000", "--quick")
+    assert "SQLite: 2000 contacts" in output, output
+    assert "rare name" in output
+    if "PostgreSQL: not measured" not in output:
+        assert "uses the trigram index:" in output

@@ -43,6 +43,7 @@ EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     "COUNTERSIGN_WEBHOOK_MAX_ATTEMPTS": ("4", "webhook_max_attempts", 4),
     "COUNTERSIGN_WEBHOOK_MAX_AGE_HOURS": ("1.5", "webhook_max_age", timedelta(minutes=90)),
     "COUNTERSIGN_WEBHOOK_POLL_SECONDS": ("0.2", "webhook_poll_seconds", 0.2),
+    "COUNTERSIGN_SNOOZE_POLL_SECONDS": ("0.5", "snooze_poll_seconds", 0.5),
     "COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS": (
         "7",
         "verification_log_retention",
@@ -74,6 +75,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "COUNTERSIGN_WEBHOOK_MAX_ATTEMPTS": (1, 100),
     "COUNTERSIGN_WEBHOOK_MAX_AGE_HOURS": (0.001, 720.0),
     "COUNTERSIGN_WEBHOOK_POLL_SECONDS": (0.01, 60.0),
+    "COUNTERSIGN_SNOOZE_POLL_SECONDS": (0.05, 300.0),
     "COUNTERSIGN_VERIFICATION_LOG_RETENTION_DAYS": (1, 3650),
     "COUNTERSIGN_WEBHOOK_RETENTION_DAYS": (1, 3650),
     "COUNTERSIGN_ACTION_LOG_RETENTION_DAYS": (1, 3650),

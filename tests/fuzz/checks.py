@@ -9,7 +9,8 @@ against the server only if the decoded path and the body as sent fit the documen
 Schemathesis' ``positive_data_acceptance`` says a request that fits the document must
 not be refused. That holds here except where the answer depends on what is stored, not
 on the request's form, which no schema can state: a well-formed cursor this server never
-handed out, or a notification category the app has not created. Those are answered 422
+handed out, a notification category the app has not created, an assignee who is no
+active operator, or a snooze time that is already past (or over a year ahead). Those are answered 422
 with codes of their own; this check is the stock one with exactly those let through.
 """
 
@@ -25,7 +26,9 @@ import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 #: Error codes whose refusal depends on stored data, as a 404 does.
-DATA_DEPENDENT: Final = frozenset({"invalid_cursor", "unknown_category"})
+DATA_DEPENDENT: Final = frozenset(
+    {"invalid_cursor", "unknown_category", "unknown_assignee", "invalid_snooze"}
+)
 
 
 def _error_code(response: Any) -> str | None:

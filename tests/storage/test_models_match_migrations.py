@@ -18,14 +18,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from countersign.storage import migrate, models
+from countersign.storage import contact_search, migrate, models
 from countersign.storage.database import Database
 from countersign.storage.models import Base
 
 
 def test_the_migrations_build_every_table_as_the_models_describe(database: Database) -> None:
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": contact_search.include_name}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 

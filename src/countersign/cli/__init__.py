@@ -13,6 +13,7 @@ from .actions import actions_group
 from .apps import apps_group
 from .categories import categories_group
 from .contacts import contacts_group
+from .conversations import conversations_group
 from .db import db_group
 from .identity import sign_command, verify_command
 from .log import log_command
@@ -53,6 +54,7 @@ cli.add_command(actions_group)
 cli.add_command(operators_group)
 cli.add_command(contacts_group)
 cli.add_command(users_group)
+cli.add_command(conversations_group)
 cli.add_command(db_group)
 cli.add_command(serve_command)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
+from .. import team as workflow
 from ..operators import passwords, team
 from ..settings import Settings, default_data_dir
 from ..storage import operators
@@ -193,7 +194,12 @@ def _switch_command(verb: str, change: Callable[..., object], effect: str) -> No
 
             def work(connection: Connection) -> operators.OperatorRecord:
                 record = operators.operator_by_email(connection, email)
-                change(connection, actor=None, operator_id=record.id, now=utcnow())
+                now = utcnow()
+                done = change(connection, actor=None, operator_id=record.id, now=now)
+                if isinstance(done, team.Deactivated):
+                    # Their conversations became unassigned: announced like any change
+                    # (in the stream log and the webhooks; widgets catch up from the log).
+                    workflow.announce_unassigned(connection, done.unassigned, record.id, now)
                 return operators.get_operator(connection, record.id)
 
             record = backend.database.run_sync(work)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from .calls import Call, delay, settle
-from .resources import Actions, Conversations, Document, Notifications, Users
+from .resources import Actions, Contacts, Conversations, Document, Notifications, Users
 
 Pending = Awaitable[Document]
 
@@ -28,6 +28,7 @@ class AsyncClient:
         self.notifications: Notifications[Pending] = Notifications(self._send)
         self.conversations: Conversations[Pending] = Conversations(self._send)
         self.actions: Actions[Pending] = Actions(self._send)
+        self.contacts: Contacts[Pending] = Contacts(self._send)
 
     async def _send(self, call: Call) -> Document:
         attempt = 0

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from .calls import Call, segment
 
 R = TypeVar("R")
 Document = dict[str, Any]
+
+
+class _Unset:
+    """The default of an argument whose ``None`` means something (nobody assigned)."""
+
+
+_UNSET: Final = _Unset()
 
 
 class _Resource(Generic[R]):
@@ -163,6 +170,67 @@ class Conversations(_Resource[R]):
         path = f"/v1/conversations/{segment(conversation_id)}/messages"
         return self._send(Call("POST", path, json=document, idempotent=True))
 
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        contact_user_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> R:
+        """``GET /v1/conversations``: one page of the app's conversations, newest
+        activity first; ``assignee`` is an operator's email or ``"none"``."""
+        params = {
+            "status": status,
+            "assignee": assignee,
+            "contact_user_id": contact_user_id,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return self._send(Call("GET", "/v1/conversations", params=params, idempotent=True))
+
+    def get(self, conversation_id: str) -> R:
+        """``GET /v1/conversations/{conversation_id}``: status, snooze, assignee, contact."""
+        path = f"/v1/conversations/{segment(conversation_id)}"
+        return self._send(Call("GET", path, idempotent=True))
+
+    def update(
+        self,
+        conversation_id: str,
+        *,
+        status: str | None = None,
+        snoozed_until: str | None = None,
+        assignee_email: str | _Unset | None = _UNSET,
+    ) -> R:
+        """``PATCH /v1/conversations/{conversation_id}``: change the status (a snooze
+        needs ``snoozed_until``, ISO 8601 with an offset) and/or the assignee (an
+        operator's email, or ``None`` for nobody; left alone when not given)."""
+        document: Document = {}
+        if status is not None:
+            document["status"] = status
+        if snoozed_until is not None:
+            document["snoozed_until"] = snoozed_until
+        if not isinstance(assignee_email, _Unset):
+            document["assignee_email"] = assignee_email
+        path = f"/v1/conversations/{segment(conversation_id)}"
+        return self._send(Call("PATCH", path, json=document, idempotent=True))
+
+    def add_note(self, conversation_id: str, *, body: str, author_name: str) -> R:
+        """``POST /v1/conversations/{conversation_id}/notes``: a private note, which
+        the team sees and the contact never does."""
+        document = {"body": body, "author": {"name": author_name}}
+        path = f"/v1/conversations/{segment(conversation_id)}/notes"
+        return self._send(Call("POST", path, json=document))
+
+
+class Contacts(_Resource[R]):
+    def search(self, query: str = "", *, limit: int | None = None, cursor: str | None = None) -> R:
+        """``GET /v1/contacts``: contacts by user id, email or name; each hit says
+        whether it ``matched`` verified identifiers or unverified data."""
+        params = {"query": query, "limit": limit, "cursor": cursor}
+        return self._send(Call("GET", "/v1/contacts", params=params, idempotent=True))
+
 
 class Actions(_Resource[R]):
     def call(
@@ -196,5 +264,10 @@ ROUTES = frozenset(
         ("GET", "/v1/conversations/{conversation_id}/messages"),
         ("POST", "/v1/conversations/{conversation_id}/messages"),
         ("POST", "/v1/actions/{name}"),
+        ("GET", "/v1/conversations"),
+        ("GET", "/v1/conversations/{conversation_id}"),
+        ("PATCH", "/v1/conversations/{conversation_id}"),
+        ("POST", "/v1/conversations/{conversation_id}/notes"),
+        ("GET", "/v1/contacts"),
     }
 )

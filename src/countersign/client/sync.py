@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from .calls import Call, delay, settle
-from .resources import Actions, Conversations, Document, Notifications, Users
+from .resources import Actions, Contacts, Conversations, Document, Notifications, Users
 
 
 class Client:
@@ -26,6 +26,7 @@ class Client:
         self.notifications: Notifications[Document] = Notifications(self._send)
         self.conversations: Conversations[Document] = Conversations(self._send)
         self.actions: Actions[Document] = Actions(self._send)
+        self.contacts: Contacts[Document] = Contacts(self._send)
 
     def _send(self, call: Call) -> Document:
         attempt = 0

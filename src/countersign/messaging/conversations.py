@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..storage import conversations
-from ..storage.announce import announce
+from ..storage import conversations, team_conversations
+from ..storage.announce import announce, announce_conversation_change
 from ..storage.conversations import Draft
 from ..vocabulary.stream import StreamItem
 
@@ -46,7 +46,10 @@ def post_message(
     draft: Draft,
     now: datetime,
 ) -> Posted:
-    """Append a message, or answer the original when its ``client_id`` was used before."""
+    """Append a message, or answer the original when its ``client_id`` was used before.
+
+    A contact's message on a snoozed or resolved conversation reopens it (SPEC 10),
+    announced in the same transaction."""
     inserted = conversations.insert_message(
         connection, app_id=app_id, conversation_id=conversation_id, draft=draft, now=now
     )
@@ -63,4 +66,10 @@ def post_message(
         webhook_data={"message": inserted.message},
         now=now,
     )
-    return Posted(inserted.message, True, (event,))
+    events = [event]
+    if draft.author_type == "contact":
+        reopened = team_conversations.reopen(connection, conversation_id)
+        if reopened is not None:
+            update = announce_conversation_change(connection, reopened, now)
+            events.extend(() if update is None else (update,))
+    return Posted(inserted.message, True, tuple(events))

@@ -28,7 +28,7 @@ from typing import Final
 
 from sqlalchemy import Connection
 
-from ..storage import invitations, operators
+from ..storage import invitations, operators, team_conversations
 from ..storage.errors import Conflict, NotFound
 from ..storage.invitations import InvitationRecord, LinkState
 from ..storage.operators import InvalidOperator, OperatorRecord, Role
@@ -290,15 +290,12 @@ def _keep_an_owner(connection: Connection, leaving_id: str, verb: str) -> None:
 def _unassign_conversations(connection: Connection, operator_id: str, now: datetime) -> list[str]:
     """The conversations assigned to ``operator_id``, made unassigned; their ids.
 
-    MERGE POINT (issue 13): conversation assignment (the assignee column and its
-    queries) is built on another branch. Wire its storage call here, the one place
-    deactivation unassigns, e.g.
-    ``return storage.conversations.unassign_operator(connection, operator_id, now)``.
     Announcing the change (``conversation.updated``, ``conversation.assigned``) is for
-    the caller, which gets the ids in :attr:`Deactivated.unassigned`.
+    the caller, which gets the ids in :attr:`Deactivated.unassigned` and hands them to
+    ``countersign.team.announce_unassigned`` (this package may not import that one).
     """
-    del connection, operator_id, now  # nothing can be assigned before that column exists
-    return []
+    del now
+    return team_conversations.unassign_operator(connection, operator_id)
 
 
 def deactivate_operator(

@@ -17,6 +17,7 @@ from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
 from ..retention import prune_until
 from ..settings import Settings, load_settings
+from ..team import WakeLoop
 from ..webhooks.delivery import DeliveryWorker
 from . import access_log
 from . import openapi as openapi_docs
@@ -45,6 +46,7 @@ from .routes import (
     server_api,
     server_messaging,
     stream,
+    team_api,
     widget,
     widget_script,
 )
@@ -110,6 +112,12 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             ),
             # Retention: old settled webhook events and action calls, about hourly.
             asyncio.create_task(prune_until(opened.database, settings, stop)),
+            # Snoozed conversations whose time came (on every node; one wakes each).
+            asyncio.create_task(
+                WakeLoop(
+                    opened.database, state.publish, interval=settings.snooze_poll_seconds
+                ).run_until(stop)
+            ),
         ]
         try:
             yield
@@ -144,6 +152,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             notifications_server,
             server_api,
             server_messaging,
+            team_api,
             privacy,
             revocation,
             actions,

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         1.0, ge=0.01, le=60.0, validation_alias="COUNTERSIGN_WEBHOOK_POLL_SECONDS"
     )
+    # How often each node wakes the snoozed conversations whose time came: a snooze
+    # ends within this long of its time.
+    snooze_poll_seconds: float = Field(
+        5.0, ge=0.05, le=300.0, validation_alias="COUNTERSIGN_SNOOZE_POLL_SECONDS"
+    )
     # How long verification-log entries, settled webhook events (with their delivery
     # log) and action calls are kept before the hourly prune removes them. Open
     # deliveries are never removed.

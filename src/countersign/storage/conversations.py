@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
@@ -29,12 +29,26 @@ from .models import (
     Message,
 )
 
-AuthorType = Literal["contact", "operator", "bot"]
+AuthorType = Literal["contact", "operator", "bot", "note"]
+
+#: A private note's author type (SPEC 10): the team's only, never the contact's.
+NOTE: Final = "note"
+
+# What a conversation counts is what its contact sees: messages, never the team's
+# private notes (``last_seq`` numbers both, so it would tell that a note exists).
+_MESSAGE_COUNT = (
+    select(func.count())
+    .select_from(Message)
+    .where(Message.conversation_id == Conversation.id, Message.author_type != NOTE)
+    .correlate(Conversation)
+    .scalar_subquery()
+    .label("message_count")
+)
 
 _CONVERSATION_COLUMNS = (
     Conversation.id,
     Conversation.contact_id,
-    Conversation.last_seq,
+    _MESSAGE_COUNT,
     Conversation.created_at,
     Conversation.updated_at,
 )
@@ -44,7 +58,7 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "contact_id": row.contact_id,
-        "message_count": row.last_seq,
+        "message_count": int(row.message_count or 0),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -199,10 +213,13 @@ def insert_message(
     message_id = new_row_id("msg", 12)
     try:
         with connection.begin_nested():
+            # A private note leaves updated_at alone: the contact's list of
+            # conversations must not move (or say anything happened) for it.
+            moved = {} if draft.author_type == NOTE else {"updated_at": now}
             seq = connection.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
-                .values(last_seq=Conversation.last_seq + 1, updated_at=now)
+                .values(last_seq=Conversation.last_seq + 1, **moved)
                 .returning(Conversation.last_seq)
             ).scalar_one()
             connection.execute(
@@ -230,9 +247,15 @@ def insert_message(
 
 
 def list_messages(
-    connection: Connection, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+    connection: Connection,
+    conversation_id: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    notes: bool = False,
 ) -> Page:
-    """Oldest first; the cursor continues after the last message returned."""
+    """Oldest first; the cursor continues after the last message returned. Private
+    notes only with ``notes=True``: the team's callers ask for them, a widget never."""
     limit = max(1, min(limit, MAX_PAGE))
     after = 0
     if cursor:
@@ -240,7 +263,11 @@ def list_messages(
         after = cursor_seq(text)
     rows = connection.execute(
         select(*_MESSAGE_COLUMNS)
-        .where(Message.conversation_id == conversation_id, Message.seq > after)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.seq > after,
+            *(() if notes else (Message.author_type != NOTE,)),
+        )
         .order_by(Message.seq)
         .limit(limit + 1)
     ).all()

@@ -8,15 +8,17 @@ here too: they are what the inbox's unread counts are measured against.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..vocabulary.ids import well_formed_id
-from .models import Contact, Conversation, ConversationRead, Message
+from .models import Contact, Conversation, ConversationRead, Message, Operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,14 @@ class InboxRow:
     unread: int  # the contact's messages this operator has not read
     last_body: str | None
     last_author_type: str | None
+    status: str = "open"
+    snoozed_until: datetime | None = None
+    assignee_id: str | None = None
+    assignee_name: str | None = None
+
+
+#: The inbox's views (SPEC 10), each a status and maybe an assignee rule.
+VIEWS: Final = ("mine", "unassigned", "open", "snoozed", "resolved")
 
 
 def contact_summary(row: Any) -> dict[str, Any]:
@@ -52,11 +62,29 @@ def contact_summary(row: Any) -> dict[str, Any]:
     }
 
 
+def _in_view(view: str | None, operator_id: str) -> list[Any]:
+    if view is None:
+        return []
+    if view == "mine":
+        return [Conversation.status == "open", Conversation.assignee_id == operator_id]
+    if view == "unassigned":
+        return [Conversation.status == "open", Conversation.assignee_id.is_(None)]
+    return [Conversation.status == view]
+
+
 def inbox(
-    connection: Connection, app_id: str, operator_id: str, *, limit: int = 50
+    connection: Connection,
+    app_id: str,
+    operator_id: str,
+    *,
+    limit: int = 50,
+    view: str | None = None,
+    contact_ids: Sequence[str] | None = None,
 ) -> list[InboxRow]:
-    """The app's conversations, newest activity first, with unread counts for one
-    operator and each one's last message."""
+    """The app's conversations in ``view`` (one of :data:`VIEWS`; ``None``: all),
+    newest activity first, with unread counts for one operator and each one's last
+    message; only those of ``contact_ids`` when given (a search's hits)."""
+    assignee = aliased(Operator, name="assignee")
 
     def last_message(column: Any) -> Any:
         return (
@@ -90,8 +118,13 @@ def inbox(
             last_message(Message.body).label("last_body"),
             last_message(Message.author_type).label("last_author"),
             unread.label("unread"),
+            Conversation.status,
+            Conversation.snoozed_until,
+            Conversation.assignee_id,
+            assignee.name.label("assignee_name"),
         )
         .join(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(assignee, assignee.id == Conversation.assignee_id)
         .outerjoin(
             ConversationRead,
             and_(
@@ -99,7 +132,11 @@ def inbox(
                 ConversationRead.operator_id == operator_id,
             ),
         )
-        .where(Conversation.app_id == app_id)
+        .where(
+            Conversation.app_id == app_id,
+            *_in_view(view, operator_id),
+            *(() if contact_ids is None else (Conversation.contact_id.in_(list(contact_ids)),)),
+        )
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .limit(max(1, min(limit, 200)))
     )
@@ -112,6 +149,10 @@ def inbox(
             unread=int(row.unread or 0),
             last_body=row.last_body,
             last_author_type=row.last_author,
+            status=row.status,
+            snoozed_until=row.snoozed_until,
+            assignee_id=row.assignee_id,
+            assignee_name=row.assignee_name,
         )
         for row in rows
     ]
@@ -138,6 +179,9 @@ def conversation_of_app(
             Contact.attributes,
             Contact.created_at,
             Contact.last_seen_at,
+            Conversation.status,
+            Conversation.snoozed_until,
+            Conversation.assignee_id,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.id == conversation_id, Conversation.app_id == app_id)
@@ -156,6 +200,9 @@ def conversation_of_app(
         "last_seq": row.last_seq,
         "created_at": row.conversation_created_at,
         "updated_at": row.updated_at,
+        "status": row.status,
+        "snoozed_until": row.snoozed_until,
+        "assignee_id": row.assignee_id,
         "contact": contact,
     }
 
@@ -167,6 +214,31 @@ def contact_of_app(connection: Connection, app_id: str, contact_id: str) -> dict
         )
     ).one_or_none()
     return None if row is None else contact_summary(row)
+
+
+def message_of_app(connection: Connection, app_id: str, message_id: str) -> dict[str, Any] | None:
+    """One message (or note) of ``app_id``, as the thread shows it."""
+    row = connection.execute(
+        select(
+            Message.id,
+            Message.conversation_id,
+            Message.seq,
+            Message.author_type,
+            Message.author_name,
+            Message.body,
+            Message.created_at,
+        ).where(Message.id == message_id, Message.app_id == app_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "seq": row.seq,
+        "author": {"type": row.author_type, "name": row.author_name},
+        "body": row.body,
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 def latest_messages(

@@ -23,6 +23,12 @@ CONTACT_IDENTIFIED: Final = "contact.identified"
 IDENTITY_FAILED: Final = "identity.failed"
 NOTIFICATION_READ: Final = "notification.read"
 EVENT_TRACKED: Final = "event.tracked"
+CONVERSATION_STATUS_CHANGED: Final = "conversation.status_changed"
+CONVERSATION_ASSIGNED: Final = "conversation.assigned"
+NOTE_CREATED: Final = "note.created"
+
+#: The stream event (not a webhook) of a conversation's status or assignee changing.
+CONVERSATION_UPDATED: Final = "conversation.updated"
 
 #: Every event type an endpoint may subscribe to, in the order the docs list them.
 EVENT_TYPES: Final = (
@@ -32,6 +38,9 @@ EVENT_TYPES: Final = (
     IDENTITY_FAILED,
     NOTIFICATION_READ,
     EVENT_TRACKED,
+    CONVERSATION_STATUS_CHANGED,
+    CONVERSATION_ASSIGNED,
+    NOTE_CREATED,
 )
 
 IdentityStatus = Literal["verified", "unverified", "anonymous"]

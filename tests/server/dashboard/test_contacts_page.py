@@ -186,3 +186,12 @@ def listed_in(dashboard: Dashboard, app_id: str) -> list[str]:
     response = dashboard.client.get(f"/dashboard/apps/{app_id}/contacts")
     assert response.status_code == 200
     return ROW.findall(response.text)
+
+
+def test_a_hit_on_unverified_data_says_so(dashboard: Dashboard) -> None:
+    dashboard.logged_in(AGENT)
+    people(dashboard)
+    page = dashboard.client.get(dashboard.url("contacts"), params={"q": "claimed-7"}).text
+    assert 'data-matched="unverified"' in page
+    verified = dashboard.client.get(dashboard.url("contacts"), params={"q": "user-42"}).text
+    assert 'data-matched="unverified"' not in verified

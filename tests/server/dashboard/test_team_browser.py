@@ -2,8 +2,9 @@
 (the server, browser and owner of :mod:`.test_browser`).
 
 What a person does: the owner adds an agent with the keyboard alone, the one-time link
-is opened in a second browser context, the agent chooses a password, logs in and
-answers a user under their display name; the agent's own posts to the Team actions
+is opened in a second browser context, the agent chooses a password, logs in,
+answers a user under their display name and takes the conversation, which is then
+theirs under *Mine*; the agent's own posts to the Team actions
 are refused; deactivation ends the agent's open session at once. Then the Contacts
 page lists, searches and opens a contact's history. ``COUNTERSIGN_UPDATE_SCREENSHOTS=1``
 rewrites ``docs/dashboard-team.png``.
@@ -133,6 +134,17 @@ def test_an_owner_adds_an_agent_who_joins_answers_and_is_deactivated(
     received = widget.evaluate("JSON.stringify(window.received)")
     assert AGENT_EMAIL not in received
     widget_context.close()
+
+    # Nina takes it (by keyboard), and it is hers: under Mine, no longer Unassigned.
+    agent.focus("body")
+    _tab_to(agent, "form.take button[type=submit]")
+    agent.keyboard.press("Enter")
+    agent.wait_for_selector("[data-workflow-state] >> text=assigned to Nina")
+    agent.goto(f"{server.url}/dashboard/apps/{created.app.id}/inbox?view=mine")
+    assert agent.locator(f'li.conv[data-conversation-id="{conversation_id}"]').count() == 1
+    assert agent.locator('[data-count="mine"]').inner_text() == "1"
+    agent.goto(f"{server.url}/dashboard/apps/{created.app.id}/inbox?view=unassigned")
+    assert agent.locator(f'li.conv[data-conversation-id="{conversation_id}"]').count() == 0
 
     # The agent's posts to every Team action are refused, with a valid CSRF token.
     nina_id = row.get_attribute("data-operator-id")

@@ -28,6 +28,7 @@ from .views import (
     public_keys,
     team,
     webhooks,
+    workflow,
 )
 
 __all__ = ["STATIC_PREFIX", "router", "static_files"]
@@ -37,6 +38,7 @@ for view in (
     login,
     join,
     inbox,
+    workflow,
     notify,
     contacts,
     privacy,

@@ -135,7 +135,9 @@ async def conversation_messages(
     def work(connection: Connection) -> cursors.Page | None:
         if conversations.conversation_owner(connection, app_id, conversation_id) is None:
             return None
-        return conversations.list_messages(connection, conversation_id, limit=limit, cursor=cursor)
+        return conversations.list_messages(
+            connection, conversation_id, limit=limit, cursor=cursor, notes=True
+        )
 
     page = await state.backend.database.run(work)
     if page is None:

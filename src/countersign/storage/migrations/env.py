@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from countersign.storage.contact_search import include_name
 from countersign.storage.models import Base
 
 connection = context.config.attributes["connection"]
@@ -15,6 +16,8 @@ context.configure(
     # UtcDateTime lives in models/base.py; a generated migration names it through the
     # package (countersign.storage.models.UtcDateTime), as every migration so far does.
     user_module_prefix="countersign.storage.models.",
+    # The SQLite search index (an FTS5 table and its shadow tables) is no model.
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -41,6 +41,8 @@ class Contact(Base):
             sqlite_where=text("verified AND email IS NOT NULL"),
             postgresql_where=text("verified AND email IS NOT NULL"),
         ),
+        # The Contacts page and the search: an app's contacts, most recently seen first.
+        Index("ix_contacts_app_last_seen", "app_id", "last_seen_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

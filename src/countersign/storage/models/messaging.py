@@ -18,7 +18,13 @@ class Conversation(Base):
     contact's conversations follow the user to every verified browser."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_contact_updated", "contact_id", "updated_at"),)
+    __table_args__ = (
+        Index("ix_conversations_contact_updated", "contact_id", "updated_at"),
+        # The inbox's views: an app's conversations in one status, newest first.
+        Index("ix_conversations_app_status_updated", "app_id", "status", "updated_at"),
+        # The wake loop's question: which snoozes are due (on every node, often).
+        Index("ix_conversations_status_snoozed_until", "status", "snoozed_until"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
@@ -26,6 +32,15 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)  # of its messages
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The team's workflow (SPEC 10): open | snoozed | resolved. ``snoozed_until`` is
+    # set only while snoozed; the wake loop reopens the conversation at that time.
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Who handles it. SET NULL: deleting an operator's row leaves it unassigned (a
+    # deactivation unassigns explicitly, and announces it).
+    assignee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class Message(Base):
@@ -47,7 +62,7 @@ class Message(Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    author_type: Mapped[str] = mapped_column(String(16))  # contact | operator | bot
+    author_type: Mapped[str] = mapped_column(String(16))  # contact | operator | bot | note
     author_name: Mapped[str | None] = mapped_column(String(255), default=None)
     body: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -82,6 +82,13 @@
     item.setAttribute("data-seq", String(message.seq));
     var meta = document.createElement("div");
     meta.className = "meta";
+    if (type === "note") {
+      var tag = document.createElement("span");
+      tag.className = "note-tag";
+      tag.textContent = "Private note";
+      meta.appendChild(tag);
+      meta.appendChild(document.createTextNode(" "));
+    }
     var author = document.createElement("span");
     author.className = "author";
     author.textContent = (message.author && message.author.name) || (type === "contact" ? contactLabel : type);
@@ -135,6 +142,36 @@
   }
   scrollDown();
 
+  // The snooze form's "tomorrow 9:00" is in the operator's own time zone.
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  document.querySelectorAll('input[name="time_zone"]').forEach(function (input) { input.value = zone; });
+  var snoozeDate = document.getElementById("snooze-date");
+  if (snoozeDate) {
+    // Choosing a date picks the "On the date" snooze.
+    snoozeDate.addEventListener("change", function () {
+      var until = document.getElementById("snooze-until");
+      if (until && snoozeDate.value) until.value = "date";
+    });
+  }
+
+  // The private note form: added to the thread in place, like a reply.
+  var noteForm = document.getElementById("note-form");
+  if (noteForm) {
+    noteForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var area = noteForm.querySelector("textarea");
+      if (!area.value.trim()) return;
+      post(noteForm.action, { body: area.value }).then(function (response) {
+        return response.json().then(function (document) {
+          if (!response.ok) throw new Error(document.error ? document.error.message : "not added");
+          appendMessage(document);
+          area.value = "";
+        });
+      }).catch(function (error) { window.alert("The note was not added: " + error.message); });
+    });
+  }
+
   // ---- the inbox list, live -------------------------------------------------------
   var inbox = document.querySelector("[data-live-inbox]");
   if (!inbox) return;
@@ -142,6 +179,10 @@
   var template = inbox.querySelector("template[data-conv-template]");
   var liveState = inbox.querySelector("[data-live-state]");
   var threadBase = inbox.getAttribute("data-thread-base");
+  var threadQuery = inbox.getAttribute("data-thread-query") || "";
+  var currentView = inbox.getAttribute("data-view");
+  var me = inbox.getAttribute("data-operator-id");
+  var searching = !!inbox.getAttribute("data-searching");
 
   function field(row, name) { return row.querySelector('[data-field="' + name + '"]'); }
 
@@ -152,7 +193,7 @@
     if (empty) empty.remove();
     row = template.content.firstElementChild.cloneNode(true);
     row.setAttribute("data-conversation-id", conversationId);
-    row.querySelector("a").setAttribute("href", threadBase + encodeURIComponent(conversationId));
+    row.querySelector("a").setAttribute("href", threadBase + encodeURIComponent(conversationId) + threadQuery);
     var badge = field(row, "badge");
     badge.className = "badge badge-" + contact.status;
     badge.textContent = contact.status;
@@ -162,23 +203,89 @@
   }
 
   function onMessage(event) {
-    var row = rowFor(event.conversation_id, event.contact);
+    showCounts(event.counts);
     var message = event.message;
     var fromContact = message.author && message.author.type === "contact";
+    if (event.conversation_id === openConversation) {
+      appendMessage(message);
+      markRead();
+    }
+    var known = list.querySelector('li[data-conversation-id="' + CSS.escape(event.conversation_id) + '"]');
+    // A conversation new to this list joins it only where every open one belongs (a
+    // reopened one arrives with its conversation.updated, which says where it goes).
+    if (!known && (currentView !== "open" || searching)) return;
+    var row = rowFor(event.conversation_id, event.contact);
     var preview = (fromContact ? "" : "You: ") + message.body;
     field(row, "preview").textContent = preview.length > 90 ? preview.slice(0, 87) + "..." : preview;
     var time = field(row, "time");
     time.setAttribute("datetime", message.created_at);
     time.textContent = "just now";
     list.insertBefore(row, list.firstChild);
-    if (event.conversation_id === openConversation) {
-      appendMessage(message);
-      markRead();
-    } else if (fromContact) {
+    if (event.conversation_id !== openConversation && fromContact) {
       row.classList.add("unread");
       var count = field(row, "unread");
       count.textContent = String((Number(count.textContent) || 0) + 1);
     }
+  }
+
+  // Whether a conversation in this state belongs in the view this page shows.
+  function inView(conversation) {
+    var assignee = conversation.assignee ? conversation.assignee.id : null;
+    if (currentView === "mine") return conversation.status === "open" && assignee === me;
+    if (currentView === "unassigned") return conversation.status === "open" && !assignee;
+    return conversation.status === currentView;
+  }
+
+  function showCounts(counts) {
+    if (!counts) return;
+    Object.keys(counts).forEach(function (key) {
+      var count = inbox.querySelector('[data-count="' + key + '"]');
+      if (count) count.textContent = String(counts[key]);
+    });
+  }
+
+  function workflowText(conversation) {
+    var who = conversation.assignee ? conversation.assignee.name : "Unassigned";
+    return who + (conversation.status === "open" ? "" : " · " + conversation.status);
+  }
+
+  // Another operator (or the contact, or the snooze clock) changed a conversation.
+  function onUpdated(event) {
+    var conversation = event.conversation;
+    showCounts(event.counts);
+    var existing = list.querySelector('li[data-conversation-id="' + CSS.escape(conversation.id) + '"]');
+    if (inView(conversation) && !searching) {
+      var row = rowFor(conversation.id, event.contact);
+      if (!existing) row.classList.remove("unread");
+      row.setAttribute("data-status", conversation.status);
+      row.setAttribute("data-assignee-id", conversation.assignee ? conversation.assignee.id : "");
+      field(row, "workflow").textContent = workflowText(conversation);
+    } else if (existing && !existing.classList.contains("current")) {
+      existing.remove();
+    } else if (existing) {
+      field(existing, "workflow").textContent = workflowText(conversation);
+    }
+    if (conversation.id !== openConversation) return;
+    var state = document.querySelector("[data-workflow-state]");
+    if (state) {
+      state.setAttribute("data-status", conversation.status);
+      state.querySelector('[data-field="status"]').textContent =
+        conversation.status.charAt(0).toUpperCase() + conversation.status.slice(1);
+      state.querySelector('[data-field="assignee"]').textContent =
+        conversation.assignee ? "assigned to " + conversation.assignee.name : "unassigned";
+      var time = state.querySelector("time");
+      if (time && conversation.status !== "snoozed") time.remove();
+    }
+    document.querySelectorAll("[data-show-unless]").forEach(function (form) {
+      form.hidden = form.getAttribute("data-show-unless") === conversation.status;
+    });
+    var select = document.getElementById("assignee");
+    if (select) select.value = conversation.assignee ? conversation.assignee.id : "";
+  }
+
+  function onNote(event) {
+    showCounts(event.counts);
+    if (event.conversation_id === openConversation && event.message) appendMessage(event.message);
   }
 
   function setLive(on, text) {
@@ -198,7 +305,14 @@
       if (event.type === "ready") { delay = 1000; setLive(true, "live"); }
       else if (event.type === "resync") location.reload();
       else if (event.type === "message.created") onMessage(event);
-      else if (event.type === "conversation.created") rowFor(event.conversation_id, event.contact);
+      else if (event.type === "conversation.created") {
+        showCounts(event.counts);
+        if ((currentView === "open" || currentView === "unassigned") && !searching) {
+          rowFor(event.conversation_id, event.contact);
+        }
+      }
+      else if (event.type === "conversation.updated") onUpdated(event);
+      else if (event.type === "note.created") onNote(event);
     };
     socket.onclose = function (close) {
       if (close.code === 4401) { setLive(false, "logged out"); return; }

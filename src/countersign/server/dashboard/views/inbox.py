@@ -1,5 +1,7 @@
-"""The inbox: an app's conversations, newest activity first, and a thread with who the
-contact is (verified, unverified or anonymous) and what they did.
+"""The inbox: an app's conversations by view (*Mine*, *Unassigned*, *All open*,
+*Snoozed*, *Resolved*, with their counts, and a search by contact), newest activity
+first, and a thread with who the contact is (verified, unverified or anonymous), what
+they did, and the team's controls and notes (the changes are ``workflow.py``'s).
 
 Any operator, owner or agent, may read and answer here. A reply is a message with
 ``author_type="operator"`` and the operator's name, published like any other message,
@@ -15,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from .... import messaging
-from ....storage import conversations, events, notifications
+from ....storage import (
+    contact_search,
+    conversations,
+    events,
+    notifications,
+    operators,
+    team_conversations,
+)
 from ....storage import inbox as inbox_queries
 from ....storage.conversations import Draft
 from ....storage.models import MAX_INTEGER
@@ -35,14 +44,57 @@ RECENT_EVENTS: Final = 20
 RECENT_NOTIFICATIONS: Final = 10
 
 
+VIEW_LABELS: Final = {
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "open": "All open",
+    "snoozed": "Snoozed",
+    "resolved": "Resolved",
+}
+DEFAULT_VIEW: Final = "open"
+
+
 def _thread_path(app_id: str, conversation_id: str) -> str:
     return f"/dashboard/apps/{app_id}/inbox/{conversation_id}"
 
 
+def _view_of(request: Request) -> tuple[str, str]:
+    """The view and search the page asks for (``?view=&q=``), checked."""
+    view = request.query_params.get("view") or DEFAULT_VIEW
+    if view not in inbox_queries.VIEWS:
+        raise BadForm("view must be one of " + ", ".join(inbox_queries.VIEWS))
+    query = request.query_params.get("q", "")
+    try:
+        return view, contact_search.check_query(query)
+    except contact_search.InvalidQuery as error:
+        raise BadForm(str(error)) from None
+
+
+def _listing(
+    connection: Connection, app_id: str, operator_id: str, view: str, query: str
+) -> dict[str, Any]:
+    """The list pane: the view's rows (a search's contacts only), the counts, the team."""
+    contact_ids = None
+    if query:
+        found = contact_search.search_contacts(connection, app_id, query, None, limit=100)
+        contact_ids = [contact["id"] for contact in found.data]
+    return {
+        "rows": inbox_queries.inbox(
+            connection, app_id, operator_id, limit=INBOX_SIZE, view=view, contact_ids=contact_ids
+        ),
+        "counts": team_conversations.view_counts(connection, app_id, operator_id),
+        "team": [record for record in operators.list_operators(connection) if record.active],
+        "view": view,
+        "query": query,
+        "views": VIEW_LABELS,
+    }
+
+
 @router.get("/dashboard/apps/{app_id}/inbox")
 async def inbox(request: Request, state: StateDep, operator: OperatorDep, app: AppDep) -> Response:
-    rows = await state.backend.database.run(
-        lambda c: inbox_queries.inbox(c, app.id, operator.id, limit=INBOX_SIZE)
+    view, query = _view_of(request)
+    listing = await state.backend.database.run(
+        lambda c: _listing(c, app.id, operator.id, view, query)
     )
     return await page(
         request,
@@ -51,8 +103,8 @@ async def inbox(request: Request, state: StateDep, operator: OperatorDep, app: A
         operator=operator,
         app=app,
         section="inbox",
-        rows=rows,
         thread=None,
+        **listing,
     )
 
 
@@ -61,6 +113,7 @@ async def thread(
     conversation_id: str, request: Request, state: StateDep, operator: OperatorDep, app: AppDep
 ) -> Response:
     now = utcnow()
+    view, query = _view_of(request)
 
     def load(connection: Connection) -> dict[str, Any] | None:
         conversation = inbox_queries.conversation_of_app(connection, app.id, conversation_id)
@@ -79,7 +132,7 @@ async def thread(
             "notifications": notifications.list_notifications(
                 connection, contact_id, view="all", limit=RECENT_NOTIFICATIONS
             )["data"],
-            "rows": inbox_queries.inbox(connection, app.id, operator.id, limit=INBOX_SIZE),
+            "listing": _listing(connection, app.id, operator.id, view, query),
         }
 
     loaded = await state.backend.database.run(load)
@@ -92,7 +145,7 @@ async def thread(
         operator=operator,
         app=app,
         section="inbox",
-        rows=loaded.pop("rows"),
+        **loaded.pop("listing"),
         thread=loaded,
     )
 

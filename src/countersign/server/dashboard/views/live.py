@@ -1,5 +1,6 @@
 """GET /dashboard/apps/{app_id}/live: a WebSocket of the app's new conversations and
-messages, for the inbox page's script.
+messages, their status and assignee changes and private notes, each with the
+operator's counts per inbox view, for the inbox page's script.
 
 It is authenticated like the pages, by the session cookie, and the first message must
 carry the page's CSRF token: a WebSocket is not bound by the same-origin policy, so the
@@ -18,7 +19,7 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
-from ....storage import apps, inbox, operators
+from ....storage import apps, inbox, operators, team_conversations
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
 from ....vocabulary.stream import StreamItem
@@ -31,7 +32,9 @@ router = APIRouter(include_in_schema=False)
 HELLO_TIMEOUT_SECONDS: Final = 10.0
 SESSION_RECHECK_SECONDS: Final = 30.0
 MAX_QUEUED: Final = 256
-FORWARDED: Final = frozenset({"message.created", "conversation.created"})
+FORWARDED: Final = frozenset(
+    {"message.created", "conversation.created", "conversation.updated", "note.created"}
+)
 CLOSE_BAD_HELLO: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_NOT_FOUND: Final = 4404
@@ -77,27 +80,63 @@ async def _describe(
     query trip, whether the session still holds: an operator deactivated (or logged
     out) is sent no further event, on any node, without waiting for the recheck."""
 
-    def contact(connection: Connection) -> tuple[bool, dict[str, Any] | None]:
-        alive = operators.session_operator(connection, session_digest, utcnow()) is not None
-        return alive, inbox.contact_of_app(connection, item.app_id, item.contact_id)
+    def contact(connection: Connection) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+        operator = operators.session_operator(connection, session_digest, utcnow())
+        if operator is None:
+            return False, None, {}
+        # A note's word to the dashboards names its contact in its data (no widget
+        # stream has it: storage.announce.announce_note).
+        contact_id = item.contact_id or str(item.data.get("contact_id", ""))
+        # This operator's counts per inbox view, with every event: any may change them.
+        extra: dict[str, Any] = {
+            "counts": team_conversations.view_counts(connection, item.app_id, operator.id)
+        }
+        if item.type in ("conversation.updated", "note.created"):
+            # The team's view of the change.
+            conversation_id = str(item.data.get("conversation_id") or item.data.get("id"))
+            extra["conversation"] = team_conversations.find_for_app(
+                connection, item.app_id, conversation_id
+            )
+            if item.type == "note.created":
+                extra["message"] = inbox.message_of_app(
+                    connection, item.app_id, str(item.data.get("id"))
+                )
+            extra["operator_id"] = operator.id
+        return True, inbox.contact_of_app(connection, item.app_id, contact_id), extra
 
-    alive, summary = await state.backend.database.run(contact)
+    alive, summary, extra = await state.backend.database.run(contact)
     if not alive:
         return LOGGED_OUT
     if summary is None:
         return None
+    if item.type in ("conversation.updated", "note.created"):
+        conversation = extra["conversation"]
+        if conversation is None:
+            return None
+        conversation.pop("app_id", None)
+        return {
+            "type": item.type,
+            "conversation_id": conversation["id"],
+            "conversation": conversation,
+            "contact": summary,
+            "counts": extra["counts"],
+            "operator_id": extra["operator_id"],
+            **({"message": extra["message"]} if extra.get("message") else {}),
+        }
     if item.type == "message.created":
         return {
             "type": item.type,
             "conversation_id": item.data.get("conversation_id"),
             "message": item.data,
             "contact": summary,
+            "counts": extra["counts"],
         }
     return {
         "type": item.type,
         "conversation_id": item.data.get("id"),
         "conversation": item.data,
         "contact": summary,
+        "counts": extra["counts"],
     }
 
 

@@ -15,11 +15,13 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from .... import team as workflow
 from ....operators import team
 from ....storage import invitations, operators
 from ....storage.errors import NotFound, StorageError
 from ....storage.operators import OperatorRecord
 from ....vocabulary.clock import utcnow
+from ....vocabulary.stream import StreamItem
 from ...errors import storage_status
 from ...state import ServerState, StateDep
 from ..auth import OwnerDep, peer
@@ -190,18 +192,23 @@ async def _switch(
     saved: str,
 ) -> Response:
     """Deactivate or reactivate ``operator_id`` with ``change`` (a function of
-    :mod:`countersign.operators.team`), then back to the page saying ``saved``."""
+    :mod:`countersign.operators.team`), then back to the page saying ``saved``.
+
+    A deactivation unassigns the operator's conversations: announced here, in the
+    same transaction (``operators`` may not import ``team``), and published once
+    committed, so every dashboard sees them unassigned at once."""
     ip, now = peer(request, state), utcnow()
-    done = await _change(
-        request,
-        state,
-        operator,
-        lambda c: change(c, actor=operator, operator_id=operator_id, now=now, client_ip=ip),
-    )
-    # MERGE POINT (issue 13): once assignment exists, announce the conversations that
-    # deactivation unassigned (team.Deactivated.unassigned): conversation.updated to the
-    # dashboards and the conversation.assigned webhook.
-    return done if isinstance(done, Response) else _saved(saved)
+
+    def work(connection: Connection) -> tuple[object, list[StreamItem]]:
+        done = change(connection, actor=operator, operator_id=operator_id, now=now, client_ip=ip)
+        unassigned = done.unassigned if isinstance(done, team.Deactivated) else ()
+        return done, workflow.announce_unassigned(connection, unassigned, operator_id, now)
+
+    done = await _change(request, state, operator, work)
+    if isinstance(done, Response):
+        return done
+    await state.publish(done[1])
+    return _saved(saved)
 
 
 @router.post(TEAM_PATH + "/{operator_id}/deactivate")
