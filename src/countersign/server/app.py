@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..context import Backend, open_backend
+from ..metrics import request_durations
 from ..outbound import OutboundClient
 from ..realtime.factory import make_broker
 from ..realtime.hub import StreamHub
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             ),
             # Retention: old settled webhook events and action calls, about hourly.
             asyncio.create_task(prune_until(opened.database, settings, stop)),
+            # Request durations into the Prometheus histogram (metrics/request_durations.py).
+            asyncio.create_task(request_durations.flush_until(stop)),
             # Snoozed conversations whose time came (on every node; one wakes each).
             asyncio.create_task(
                 WakeLoop(

@@ -16,10 +16,9 @@ import logging
 import time
 from typing import Final
 
-from prometheus_client.metrics import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..metrics import REQUEST_SECONDS
+from ..metrics import request_durations
 from . import request_context
 from .access_log import redact_path
 from .request_context import REQUEST_ID_HEADER, RequestInfo
@@ -27,22 +26,11 @@ from .request_context import REQUEST_ID_HEADER, RequestInfo
 UNMATCHED: Final = "unmatched"
 access_log = logging.getLogger("countersign.access")
 
-_children: dict[tuple[str, str, int], Histogram] = {}
-
-
-def observe(route: str, method: str, status: int, seconds: float) -> None:
-    # labels() builds a key and takes a lock on every call: the child, once per series.
-    key = (route, method, status)
-    child = _children.get(key)
-    if child is None:
-        child = _children[key] = REQUEST_SECONDS.labels(route, method, str(status))
-    child.observe(seconds)
-
 
 def finish(scope: Scope, route: str, status: int, started: float) -> None:
     """Count the request, and write its access line when that log is on."""
     seconds = time.perf_counter() - started
-    observe(route, scope["method"], status, seconds)
+    request_durations.observe(route, scope["method"], status, seconds)
     if access_log.isEnabledFor(logging.INFO):
         path = scope["path"] + (
             "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...core.compare import macs_equal
-from ...metrics import CONTENT_TYPE, QueueCollector, exposition
+from ...metrics import CONTENT_TYPE, QueueCollector, exposition, request_durations
 from ...storage import webhook_queue
 from ...storage.database import Database
 from ..auth import bearer_token
@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 
 async def scrape(database: Database) -> bytes:
+    request_durations.flush()  # this process's, to the last request (on the loop's thread)
     reading = await database.run(webhook_queue.queue_stats)
     return exposition(QueueCollector("webhook", "Webhook deliveries", lambda: reading))
 
