@@ -112,7 +112,14 @@ def unavailable(reason: str, language: Language) -> None:
 
 
 class Snippets:
-    """Builds each compiled snippet once per session, into a temporary directory."""
+    """Builds each compiled snippet once per session, into a temporary directory.
+
+    ``source_dir`` and ``java_class`` name the snippets (tests/test_token_snippets.py
+    builds its own set the same way); ``_csharp`` is the one step a set may build
+    differently."""
+
+    source_dir: Path = SNIPPETS
+    java_class = "CountersignHash"
 
     def __init__(self, build_dir: Path) -> None:
         self.build_dir = build_dir
@@ -132,7 +139,7 @@ class Snippets:
         return self.commands[language.name]
 
     def _build(self, language: Language) -> list[str]:
-        source = SNIPPETS / language.source
+        source = self.source_dir / language.source
         out = self.build_dir / language.name
         match language.name:
             case "python":
@@ -149,13 +156,16 @@ class Snippets:
                 self._compile(
                     language, ["javac", "-encoding", "UTF-8", "-d", str(out), str(source)]
                 )
-                return ["java", "-Xshare:auto", "-cp", str(out), "CountersignHash"]
+                return ["java", "-Xshare:auto", "-cp", str(out), self.java_class]
             case "csharp":
                 out.mkdir()
-                exe = out / "CountersignHash.exe"
-                self._compile(language, ["mcs", "-nologo", f"-out:{exe}", str(source)])
-                return ["mono", str(exe)]
+                return self._csharp(language, source, out)
         raise AssertionError(language.name)
+
+    def _csharp(self, language: Language, source: Path, out: Path) -> list[str]:
+        exe = out / "CountersignHash.exe"
+        self._compile(language, ["mcs", "-nologo", f"-out:{exe}", str(source)])
+        return ["mono", str(exe)]
 
     def _compile(self, language: Language, argv: list[str], cwd: Path | None = None) -> None:
         result = subprocess.run(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from countersign.core import KeyRing, PublicKeySet, parse_pem, verify_identity_token
 
-from .test_snippets import ROOT, TIMEOUT, Language, subprocess_env, unavailable
+from .test_snippets import ROOT, TIMEOUT, Language, Snippets, subprocess_env
 
 SNIPPETS = ROOT / "docs" / "snippets" / "tokens"
 GUIDE = ROOT / "docs" / "identity.md"
@@ -98,56 +97,24 @@ def keys() -> Keys:
     return Keys(pem, public)
 
 
-class Builds:
-    def __init__(self, build_dir: Path) -> None:
-        self.build_dir = build_dir
-        self.commands: dict[str, list[str]] = {}
+class Builds(Snippets):
+    """The hash snippets' builder (tests/test_snippets.py) over the token snippets: the
+    same steps, but C#, which signs with .NET's ECDsa (Mono has neither it nor
+    Ed25519), builds with the .NET SDK."""
 
-    def command(self, language: Language) -> list[str]:
-        if language.name not in self.commands:
-            missing = [tool for tool in language.tools if shutil.which(tool) is None]
-            if missing:
-                unavailable(
-                    f"{' and '.join(missing)} not on PATH (Debian: {language.apt})", language
-                )
-            self.commands[language.name] = self._build(language)
-        return self.commands[language.name]
+    source_dir = SNIPPETS
+    java_class = "CountersignToken"
 
-    def _build(self, language: Language) -> list[str]:
-        source = SNIPPETS / language.source
-        out = self.build_dir / language.name
-        match language.name:
-            case "python":
-                return [sys.executable, str(source)]
-            case "node" | "php" | "ruby":
-                return [language.tools[0], str(source)]
-            case "go":
-                out.mkdir()
-                shutil.copy(source, out / "main.go")
-                self._compile(["go", "build", "-o", "snippet", "main.go"], out)
-                return [str(out / "snippet")]
-            case "java":
-                self._compile(["javac", "-encoding", "UTF-8", "-d", str(out), str(source)])
-                return ["java", "-Xshare:auto", "-cp", str(out), "CountersignToken"]
-            case "csharp":
-                out.mkdir()
-                project = out / "snippet.csproj"
-                project.write_text(
-                    '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><OutputType>Exe</OutputType>'
-                    "<TargetFramework>net8.0</TargetFramework><Nullable>disable</Nullable>"
-                    "</PropertyGroup></Project>"
-                )
-                shutil.copy(source, out / "Program.cs")
-                self._compile(["dotnet", "build", "-o", str(out / "bin")], out)
-                return ["dotnet", str(out / "bin" / "snippet.dll")]
-        raise AssertionError(language.name)
-
-    def _compile(self, argv: list[str], cwd: Path | None = None) -> None:
-        result = subprocess.run(
-            argv, cwd=cwd or self.build_dir, env=subprocess_env(None),
-            capture_output=True, text=True, timeout=TIMEOUT * 3, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}"
+    def _csharp(self, language: Language, source: Path, out: Path) -> list[str]:
+        project = out / "snippet.csproj"
+        project.write_text(
+            '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><OutputType>Exe</OutputType>'
+            "<TargetFramework>net8.0</TargetFramework><Nullable>disable</Nullable>"
+            "</PropertyGroup></Project>"
+        )
+        shutil.copy(source, out / "Program.cs")
+        self._compile(language, ["dotnet", "build", "-o", str(out / "bin")], cwd=out)
+        return ["dotnet", str(out / "bin" / "snippet.dll")]
 
 
 @pytest.fixture(scope="session")
