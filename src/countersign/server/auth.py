@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
 from ..storage import apps
 from .errors import ApiError
 from .identify.policy import check_origin
 from .request_context import note_app
-from .sessions import SessionView, open_session
-from .state import StateDep
+from .sessions import SessionView, open_session_and_read
+from .state import ServerState, StateDep
+
+T = TypeVar("T")
 
 
 def bearer_token(request: Request) -> str | None:
@@ -24,10 +28,24 @@ def bearer_token(request: Request) -> str | None:
 
 async def widget_session(request: Request, state: StateDep) -> SessionView:
     """The live session named by the bearer token, checked against the app's origins."""
+    session, _ = await widget_session_and_read(request, state, _nothing)
+    return session
+
+
+def _nothing(_connection: Connection, _session: SessionView) -> None:
+    return None
+
+
+async def widget_session_and_read(
+    request: Request, state: ServerState, read: Callable[[Connection, SessionView], T]
+) -> tuple[SessionView, T]:
+    """:func:`widget_session`, with ``read`` run for the session in the transaction
+    that checked it (sessions.open_session_and_read); its result is given out only
+    once the origin has passed too."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "invalid_session", "send Authorization: Bearer <session_token>")
-    session = await open_session(state, token)
+    session, result = await open_session_and_read(state, token, read)
     if session is None:
         raise ApiError(401, "invalid_session", "the session is unknown, expired or revoked")
     config = await state.directory.get(session.app_id)
@@ -35,7 +53,7 @@ async def widget_session(request: Request, state: StateDep) -> SessionView:
         raise ApiError(401, "invalid_session", "the session's app no longer exists")
     check_origin(config, request.headers.get("origin"))
     note_app(session.app_id)
-    return session
+    return session, result  # type: ignore[return-value]  # read ran: the session is live
 
 
 async def server_api_app(request: Request, state: StateDep) -> str:

@@ -20,7 +20,7 @@ from ...storage import conversations
 from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
-from ..auth import SessionDep, widget_session
+from ..auth import SessionDep, widget_session_and_read
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
@@ -85,16 +85,21 @@ async def list_conversations(
 
 
 async def list_for_session(request: Request, limit: int) -> Response:
-    """The first page of the session's conversations, for the lean path."""
+    """The first page of the session's conversations, for the lean path: read in the
+    transaction that checks the session."""
     state: ServerState = request.app.state.countersign
-    session = await widget_session(request, state)
-    return await _listed(state, session, limit, None)
+    _, page = await widget_session_and_read(
+        request,
+        state,
+        lambda c, session: conversations.list_conversations(c, session.contact_id, limit=limit),
+    )
+    return json_response(page.as_dict())
 
 
 async def _listed(
     state: ServerState, session: SessionView, limit: int, cursor: str | None
 ) -> Response:
-    page = await state.backend.database.run(
+    page = await state.backend.database.read(
         lambda c: conversations.list_conversations(
             c, session.contact_id, limit=limit, cursor=cursor
         )
