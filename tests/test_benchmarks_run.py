@@ -40,7 +40,7 @@ def test_identify_benchmark_runs() -> None:
         "identify.py", "--seconds", "1", "--connections", "8",
         "--users", "200", "--returning", "50", "--busy", "5",
     )  # fmt: skip
-    for case in ("first", "returning", "read", "read20"):
+    for case in ("first", "returning", "read", "read20", "inbox"):
         rows = [line.split() for line in output.splitlines() if line.startswith(case + " ")]
         assert ["countersign"] in [row[1:2] for row in rows], output
         assert ["bare", "ASGI"] in [row[1:3] for row in rows], output

@@ -118,3 +118,36 @@ def test_a_bad_limit_gets_the_frameworks_validation(harness: Harness) -> None:
         response = harness.client.get(f"{PATH}?{query}", headers=headers)
         assert 400 <= response.status_code < 500, response.text
         assert set(response.json()) == {"error"}
+
+
+NOTIFICATIONS = "/v1/widget/notifications"
+
+
+def test_the_notification_inbox_is_the_frameworks(harness: Harness) -> None:
+    api = {"Authorization": f"Bearer {harness.api_key}"}
+    for title in ("one", "two", "three"):
+        sent = harness.client.post(
+            "/v1/notifications", json={"user_id": "inboxed", "title": title}, headers=api
+        )
+        assert sent.status_code == 201, sent.text
+    verified = harness.session_headers(harness.verified("inboxed")["session_token"])
+    lean = harness.client.get(NOTIFICATIONS, headers=verified)
+    _same(lean, harness.client.get(NOTIFICATIONS + "?cursor=", headers=verified))
+    assert [n["title"] for n in lean.json()["data"]] == ["three", "two", "one"]
+    assert lean.json()["unread_count"] == 3
+    two = harness.client.get(NOTIFICATIONS + "?limit=2", headers=verified)
+    _same(two, harness.client.get(NOTIFICATIONS + "?cursor=&limit=2", headers=verified))
+    assert two.json()["next_cursor"]
+
+    # An unverified session has no notifications, on either path.
+    anonymous = harness.identify()
+    assert anonymous.status_code == 200, anonymous.text
+    headers = harness.session_headers(anonymous.json()["session_token"])
+    empty = harness.client.get(NOTIFICATIONS, headers=headers)
+    _same(empty, harness.client.get(NOTIFICATIONS + "?cursor=", headers=headers))
+    assert empty.json() == {"data": [], "next_cursor": None, "unread_count": 0}
+    refused = harness.client.get(NOTIFICATIONS, headers={"Authorization": "Bearer x"})
+    _same(
+        refused,
+        harness.client.get(NOTIFICATIONS + "?cursor=", headers={"Authorization": "Bearer x"}),
+    )

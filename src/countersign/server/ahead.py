@@ -1,16 +1,18 @@
 """The widget's hot routes answered ahead of the framework.
 
 ``POST /v1/widget/identify`` is called by every page view of every customer, and
-``GET /v1/widget/conversations`` by every widget that opens; the budgets of SPEC
-section 9 hold both to a fraction of a bare ASGI app's cost. Going through the
-middleware stack, the router and FastAPI's dependency solving costs identify ~25 %
-and a session read more than half of its time (exception middlewares, an exit stack,
-routing over every route, send wrappers, the dependency graph and query validation:
-``benchmarks/identify.py``). The app's class answers those exact paths and methods
-itself, before any middleware, with what those layers would have added: the one error
-shape for every failure (500 included, logged), the widget's CORS headers, the request
-id and the request metrics. A read is answered here only in its plain shape (no query,
-or ``?limit=N``); any other query string goes through the app, so its validation and
+``GET /v1/widget/conversations`` and ``/v1/widget/notifications`` by every widget
+that opens; the budgets of SPEC section 9 hold them to a fraction of a bare ASGI
+app's cost. Going through the middleware stack, the router and FastAPI's dependency
+solving costs identify ~25 % and a session read more than half of its time
+(exception middlewares, an exit stack, routing over every route, send wrappers, the
+dependency graph and query validation: ``benchmarks/identify.py``).
+
+The app's class answers those exact paths and methods itself, before any middleware,
+with what those layers would have added: the one error shape for every failure (500
+included, logged), the widget's CORS headers, the request id and the request
+metrics. A read is answered here only in its plain shape (no query, or
+``?limit=N``); any other query string goes through the app, so its validation and
 errors are exactly the framework's. The routes stay in the app for the OpenAPI
 document and for every other request.
 """
@@ -35,16 +37,25 @@ from .errors import ApiError, api_error_response, client_gone_response, error_re
 from .identify.handler import identify
 from .request_context import REQUEST_ID_HEADER
 from .request_observer import finish
-from .routes.conversations import LIST_LIMIT_MAX, list_for_session
+from .routes import conversations, notifications_widget
+from .routes.conversations import LIST_LIMIT_MAX
 
 IDENTIFY_PATH: Final = "/v1/widget/identify"
 CONVERSATIONS_PATH: Final = "/v1/widget/conversations"
+NOTIFICATIONS_PATH: Final = "/v1/widget/notifications"
 DEFAULT_LIST_LIMIT: Final = 50
 _PLAIN_LIMIT: Final = re.compile(rb"limit=([0-9]{1,3})")
 
 log = logging.getLogger("countersign.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
+PageReader = Callable[[Request, int], Awaitable[Response]]
+
+#: The widget's reads answered here in their plain shape, by path.
+READS: Final[dict[str, PageReader]] = {
+    CONVERSATIONS_PATH: conversations.list_for_session,
+    NOTIFICATIONS_PATH: notifications_widget.list_for_session,
+}
 
 
 class CountersignAPI(FastAPI):
@@ -57,11 +68,12 @@ class CountersignAPI(FastAPI):
             if path == IDENTIFY_PATH and method == "POST":
                 await answer_ahead(self, scope, receive, send, IDENTIFY_PATH, identify)
                 return
-            if path == CONVERSATIONS_PATH and method == "GET":
+            reader = READS.get(path) if method == "GET" else None
+            if reader is not None:
                 limit = plain_limit(scope["query_string"])
                 if limit is not None:
-                    handler = _conversations(limit)
-                    await answer_ahead(self, scope, receive, send, CONVERSATIONS_PATH, handler)
+                    handler = _first_page(reader, limit)
+                    await answer_ahead(self, scope, receive, send, path, handler)
                     return
         await super().__call__(scope, receive, send)
 
@@ -78,9 +90,9 @@ def plain_limit(query_string: bytes) -> int | None:
     return limit if 1 <= limit <= LIST_LIMIT_MAX else None
 
 
-def _conversations(limit: int) -> Handler:
+def _first_page(reader: PageReader, limit: int) -> Handler:
     async def handler(request: Request) -> Response:
-        return await list_for_session(request, limit)
+        return await reader(request, limit)
 
     return handler
 
