@@ -45,10 +45,27 @@ _MESSAGE_COUNT = (
     .label("message_count")
 )
 
+# The team's messages the contact has not read (on any device): the widget's badge.
+_UNREAD_COUNT = (
+    select(func.count())
+    .select_from(Message)
+    .where(
+        Message.conversation_id == Conversation.id,
+        Message.author_type.not_in(("contact", NOTE)),
+        Message.seq > Conversation.contact_read_seq,
+    )
+    .correlate(Conversation)
+    .scalar_subquery()
+    .label("unread_count")
+)
+
 _CONVERSATION_COLUMNS = (
     Conversation.id,
     Conversation.contact_id,
     _MESSAGE_COUNT,
+    _UNREAD_COUNT,
+    Conversation.contact_read_seq,
+    Conversation.team_read_seq,
     Conversation.created_at,
     Conversation.updated_at,
 )
@@ -59,6 +76,11 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
         "id": row.id,
         "contact_id": row.contact_id,
         "message_count": int(row.message_count or 0),
+        # Read receipts (SPEC 11; storage.reads): how far this contact has read, how
+        # far the team has (the widget's *Seen*), and the team's messages still unread.
+        "read_up_to_seq": int(row.contact_read_seq or 0),
+        "seen_up_to_seq": int(row.team_read_seq or 0),
+        "unread_count": int(row.unread_count or 0),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }

@@ -22,7 +22,8 @@ from sqlalchemy import Connection
 from ....storage import apps, inbox, operators, team_conversations
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
-from ....vocabulary.stream import StreamItem
+from ....realtime.signals import app_key
+from ....vocabulary.stream import Signal, StreamItem
 from ...state import ServerState
 from ..auth import operator_of
 from ..security import SESSION_COOKIE, cookie_token, csrf_matches
@@ -33,7 +34,13 @@ HELLO_TIMEOUT_SECONDS: Final = 10.0
 SESSION_RECHECK_SECONDS: Final = 30.0
 MAX_QUEUED: Final = 256
 FORWARDED: Final = frozenset(
-    {"message.created", "conversation.created", "conversation.updated", "note.created"}
+    {
+        "message.created",
+        "conversation.created",
+        "conversation.updated",
+        "note.created",
+        "conversation.read",
+    }
 )
 CLOSE_BAD_HELLO: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
@@ -123,6 +130,15 @@ async def _describe(
             "operator_id": extra["operator_id"],
             **({"message": extra["message"]} if extra.get("message") else {}),
         }
+    if item.type == "conversation.read":
+        return {
+            "type": item.type,
+            "conversation_id": item.data.get("conversation_id"),
+            "by": item.data.get("by"),
+            "up_to_seq": item.data.get("up_to_seq"),
+            "contact": summary,
+            "counts": extra["counts"],
+        }
     if item.type == "message.created":
         return {
             "type": item.type,
@@ -150,7 +166,12 @@ async def live(websocket: WebSocket, app_id: str) -> None:
             await websocket.close(refused)
         return
 
-    queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
+    queue: asyncio.Queue[StreamItem | Signal | None] = asyncio.Queue(MAX_QUEUED)
+
+    def typing(signal: Signal) -> None:
+        # A stale "typing" is worth nothing: dropped when the page is far behind.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(signal)
 
     def watch(item: StreamItem) -> None:
         if item.type not in FORWARDED:
@@ -164,6 +185,8 @@ async def live(websocket: WebSocket, app_id: str) -> None:
             queue.put_nowait(None)
 
     unwatch = state.hub.watch_app(app_id, watch)
+    # Signals (the contact typing) come beside the stream: no seq, nothing to look up.
+    stop_signals = state.hub.signals.listen(app_key(app_id), typing)
     receiver = asyncio.create_task(_drain_incoming(websocket))
     try:
         await websocket.send_text(json.dumps({"type": "ready"}))
@@ -172,6 +195,7 @@ async def live(websocket: WebSocket, app_id: str) -> None:
         pass
     finally:
         unwatch()
+        stop_signals()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
@@ -180,7 +204,7 @@ async def live(websocket: WebSocket, app_id: str) -> None:
 async def _pump(
     websocket: WebSocket,
     state: ServerState,
-    queue: asyncio.Queue[StreamItem | None],
+    queue: asyncio.Queue[StreamItem | Signal | None],
     receiver: asyncio.Task[None],
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -195,7 +219,13 @@ async def _pump(
         )
         if getter in done:
             item = getter.result()
-            document = {"type": "resync"} if item is None else await _describe(state, item, digest)
+            document: dict[str, Any] | None
+            if isinstance(item, Signal):
+                document = item.wire()
+            elif item is None:
+                document = {"type": "resync"}
+            else:
+                document = await _describe(state, item, digest)
             if document is LOGGED_OUT:
                 with contextlib.suppress(Exception):
                     await websocket.close(CLOSE_UNAUTHORIZED)
