@@ -19,10 +19,10 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
+from ....realtime.signals import app_key
 from ....storage import apps, inbox, operators, team_conversations
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
-from ....realtime.signals import app_key
 from ....vocabulary.stream import Signal, StreamItem
 from ...state import ServerState
 from ..auth import operator_of
