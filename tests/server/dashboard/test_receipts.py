@@ -76,6 +76,7 @@ def test_the_contact_read_position_is_stored_monotonic_and_shared(dashboard: Das
         {"up_to_seq": -1},
         {"up_to_seq": "1"},
         {"up_to_seq": 1.5},
+        {"up_to_seq": -0.5},
         {"up_to_seq": True},
         {"up_to_seq": None},
         {"up_to_seq": 2**31},
@@ -86,7 +87,8 @@ def test_the_contact_read_position_is_stored_monotonic_and_shared(dashboard: Das
 )
 def test_bad_read_positions_are_refused_and_nothing_stored(dashboard: Dashboard, body: Any) -> None:
     conversation, token = dashboard.conversation("grace", "Hello")
-    assert_error(read(dashboard, token, conversation, body), 422, "invalid_request")
+    code = "seq_out_of_range" if body == {"up_to_seq": 99} else "invalid_request"
+    assert_error(read(dashboard, token, conversation, body), 422, code)
     assert stored(dashboard, conversation) == 0
 
 
@@ -109,7 +111,9 @@ def test_a_note_is_no_read_position_for_the_contact(dashboard: Dashboard) -> Non
     noted = dashboard.post(f"inbox/{conversation}/notes", {"body": "VIP"})  # seq 2
     assert noted.status_code in (200, 201, 303), noted.text
     # The note's seq would tell the contact that a note exists: it is "beyond".
-    assert_error(read(dashboard, token, conversation, {"up_to_seq": 2}), 422, "invalid_request")
+    assert_error(read(dashboard, token, conversation, {"up_to_seq": 2}), 422, "seq_out_of_range")
+    # A whole number written as 1.0 is the number 1 (JSON Schema says so too).
+    assert read(dashboard, token, conversation, {"up_to_seq": 1.0}).json()["up_to_seq"] == 1
 
 
 def test_typing_reaches_the_dashboards_at_most_once_a_second(dashboard: Dashboard) -> None:

@@ -38,7 +38,24 @@ TYPING = "typing"
 
 
 class ReadPosition(msgspec.Struct, forbid_unknown_fields=True):
+    """The body as documented: a whole number (JSON Schema counts ``3.0`` as one)."""
+
     up_to_seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_INTEGER)]
+
+
+class _ReadBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The body as read: ``3.0`` is the document's integer 3, so it is accepted."""
+
+    up_to_seq: int | float
+
+
+def _position(body: _ReadBody) -> int:
+    value = body.up_to_seq
+    if isinstance(value, float) and not value.is_integer():
+        raise ApiError(422, "invalid_request", "up_to_seq must be a whole number")
+    if not 0 <= value <= MAX_INTEGER:
+        raise ApiError(422, "invalid_request", f"up_to_seq must be 0 to {MAX_INTEGER}")
+    return int(value)
 
 
 def _not_found() -> ApiError:
@@ -75,20 +92,22 @@ async def typing(conversation_id: str, session: SessionDep, state: StateDep) -> 
     description=(
         "Answers `{conversation_id, up_to_seq}` with where the contact's position is "
         "now (a smaller `up_to_seq` than the stored one leaves it). `up_to_seq` beyond "
-        "the conversation's last message is 422."
+        "the conversation's last message is 422 `seq_out_of_range`."
     ),
     openapi_extra=json_body(ReadPosition),
-    responses=documented_errors({404: "not_found", 422: "invalid_request"}),
+    responses=documented_errors(
+        {404: "not_found", 422: "invalid_request, seq_out_of_range: beyond the last message"}
+    ),
 )
 async def read(
     conversation_id: str, request: Request, session: SessionDep, state: StateDep
 ) -> Response:
-    payload = await read_model(request, ReadPosition, state.settings.max_body_bytes)
+    up_to_seq = _position(await read_model(request, _ReadBody, state.settings.max_body_bytes))
     now = utcnow()
 
     def work(connection: Connection) -> tuple[reads.Read | None, tuple[StreamItem, ...]]:
         done = messaging.contact_read(
-            connection, session.contact_id, conversation_id, payload.up_to_seq, now
+            connection, session.contact_id, conversation_id, up_to_seq, now
         )
         if done is None:
             return None, ()
@@ -98,7 +117,7 @@ async def read(
     try:
         position = await state.commit_and_publish(work)
     except reads.BeyondLastMessage as error:
-        raise ApiError(422, "invalid_request", str(error)) from None
+        raise ApiError(422, "seq_out_of_range", str(error)) from None
     if position is None:
         raise _not_found()
     document: dict[str, Any] = {"conversation_id": conversation_id, "up_to_seq": position.up_to_seq}
