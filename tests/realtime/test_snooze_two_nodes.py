@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from countersign import messaging, team
 from countersign.context import open_backend
@@ -74,7 +74,10 @@ def test_two_nodes_wake_each_snooze_once(
             assert started.status_code == 201, started.text
             ids.append(started.json()["id"])
         with stream(b, token) as (websocket, _):
-            until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+            # Snoozed for an hour through the API, then the hour passes at once: every
+            # snooze falls due at the same moment for both nodes' loops. (A snooze
+            # of a second from now was in the past by the last PATCH on a busy day.)
+            until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
             for conversation_id in ids:
                 snoozed = a.http.patch(
                     f"/v1/conversations/{conversation_id}",
@@ -82,6 +85,12 @@ def test_two_nodes_wake_each_snooze_once(
                     headers=app.api_headers(),
                 )
                 assert snoozed.status_code == 200, snoozed.text
+            due = utcnow() - timedelta(seconds=1)
+            backend.database.run_sync(
+                lambda c: c.execute(
+                    update(Conversation).where(Conversation.id.in_(ids)).values(snoozed_until=due)
+                )
+            )
 
             def woken(events: list[dict[str, Any]]) -> bool:
                 opened = {
