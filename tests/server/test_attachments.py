@@ -4,12 +4,15 @@ PostgreSQL: sniffing, limits, image cleaning, bad input and every access rule.""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from countersign import retention
 from countersign.storage import attachments
+from countersign.vocabulary.clock import utcnow
 from countersign.storage.models import Attachment, AttachmentChunk
 
 from .conftest import Harness
@@ -328,3 +331,46 @@ def test_deleting_the_conversation_deletes_its_files(harness: Harness) -> None:
         lambda c: c.execute(delete(Conversation).where(Conversation.id == conversation_id))
     )
     assert stored_count(harness) == (0, 0)
+
+
+def test_erasing_the_user_erases_their_files(harness: Harness) -> None:
+    files = Files(harness, "grace")
+    attached = files.uploaded(png())
+    files.uploaded(b"loose", "loose.txt")  # not attached to anything
+    conversation_id = files.conversation()
+    assert files.send(conversation_id, [attached["id"]]).status_code == 201
+    team = files.uploaded(b"%PDF-1.4 x", "x.pdf", headers=files.key, path="/v1/uploads")
+    reply = files.client.post(
+        f"/v1/conversations/{conversation_id}/messages",
+        json={"body": "r", "author": {"type": "bot", "name": "B"}, "attachment_ids": [team["id"]]},
+        headers=files.key,
+    )
+    assert reply.status_code == 201, reply.text
+    assert stored_count(harness)[0] == 3
+    erased = files.client.delete("/v1/users/grace", headers=files.key)
+    assert erased.status_code == 200, erased.text
+    assert stored_count(harness) == (0, 0)
+
+
+def test_unattached_uploads_older_than_a_day_are_pruned(harness: Harness) -> None:
+    files = Files(harness)
+    loose = files.uploaded(b"loose", "loose.txt")
+    kept = files.uploaded(png())
+    assert files.send(files.conversation(), [kept["id"]]).status_code == 201
+    database = harness.backend.database
+    now = utcnow()
+    day_ago = now - retention.UNATTACHED_LIFETIME
+    assert database.run_sync(lambda c: attachments.prune_unattached(c, day_ago, 100)) == 0
+    later = now + retention.UNATTACHED_LIFETIME + timedelta(minutes=1)
+    pruned = files.client.portal.call(  # type: ignore[union-attr]
+        lambda: retention.prune_now(
+            database,
+            verification_log_retention=timedelta(days=3650),
+            webhook_retention=timedelta(days=3650),
+            action_log_retention=timedelta(days=3650),
+            now=later,
+        )
+    )
+    assert pruned.uploads == 1
+    assert_error(files.fetch(loose["id"]), 404, "not_found")
+    assert files.fetch(kept["id"]).status_code == 200

@@ -189,8 +189,19 @@ def iter_positions(size: int) -> Iterator[int]:
     return iter(range((size + CHUNK_BYTES - 1) // CHUNK_BYTES))
 
 
-def prune_unattached(connection: Connection, before: datetime) -> int:
-    """Delete uploads never attached to a message and older than ``before``."""
-    return connection.execute(
-        delete(Attachment).where(Attachment.message_id.is_(None), Attachment.created_at < before)
-    ).rowcount
+def prune_unattached(connection: Connection, older_than: datetime, limit: int) -> int:
+    """Delete up to ``limit`` uploads never attached to a message and taken before
+    ``older_than`` (their chunks cascade); how many. Rows another node is pruning are
+    skipped, not waited for (PostgreSQL)."""
+    chosen = list(
+        connection.execute(
+            select(Attachment.id)
+            .where(Attachment.message_id.is_(None), Attachment.created_at < older_than)
+            .order_by(Attachment.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not chosen:
+        return 0
+    return int(connection.execute(delete(Attachment).where(Attachment.id.in_(chosen))).rowcount)

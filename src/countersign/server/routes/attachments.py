@@ -57,7 +57,7 @@ _UPLOAD_ERRORS: Final = documented_errors(
 )
 
 
-async def _store(
+async def store_upload(
     state: ServerState, request: Request, app_id: str, contact_id: str | None
 ) -> Response:
     database = state.backend.database
@@ -93,7 +93,7 @@ async def _store(
     responses=_UPLOAD_ERRORS,
 )
 async def widget_upload(request: Request, session: SessionDep, state: StateDep) -> Response:
-    return await _store(state, request, session.app_id, session.contact_id)
+    return await store_upload(state, request, session.app_id, session.contact_id)
 
 
 @router.post(
@@ -104,7 +104,7 @@ async def widget_upload(request: Request, session: SessionDep, state: StateDep) 
     responses=_UPLOAD_ERRORS,
 )
 async def server_upload(request: Request, app_id: ApiAppDep, state: StateDep) -> Response:
-    return await _store(state, request, app_id, None)
+    return await store_upload(state, request, app_id, None)
 
 
 def serving_headers(row: Any) -> dict[str, str]:
