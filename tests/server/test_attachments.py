@@ -12,8 +12,8 @@ from PIL import Image
 
 from countersign import retention
 from countersign.storage import attachments
-from countersign.vocabulary.clock import utcnow
 from countersign.storage.models import Attachment, AttachmentChunk
+from countersign.vocabulary.clock import utcnow
 
 from .conftest import Harness
 from .test_messaging_api import assert_error, bearer

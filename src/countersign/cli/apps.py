@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from sqlalchemy import Connection
 
 from ..attachments.types import DEFAULT_TYPES, parse_type_list

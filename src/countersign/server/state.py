@@ -23,6 +23,7 @@ from .identify.jwks import JwksRefresh
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .session_tokens import SessionTokens
+from .typing_limit import TypingLimit
 
 log = logging.getLogger("countersign.server")
 
@@ -42,6 +43,7 @@ class ServerState:
     session_tokens: SessionTokens
     action_limits: ActionLimits = field(default_factory=ActionLimits)
     jwks: JwksRefresh = field(default_factory=JwksRefresh)  # unknown kids: SPEC 15
+    typing_limit: TypingLimit = field(default_factory=TypingLimit)  # SPEC 11
 
     async def commit_and_publish(
         self, work: Callable[[Connection], tuple[T, Sequence[StreamItem]]]

@@ -1,7 +1,7 @@
 """attachments: uploaded files, their chunks, and each app's upload limits
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 
 Existing apps get the default limit (10 MB) and the default type list (NULL).
 """
@@ -14,7 +14,7 @@ from alembic import op
 import countersign.storage.models
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
