@@ -4,6 +4,7 @@ PostgreSQL: sniffing, limits, image cleaning, bad input and every access rule.""
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +12,11 @@ import pytest
 from PIL import Image
 
 from countersign import retention
+from countersign.core import signed_links
 from countersign.storage import attachments
 from countersign.storage.models import Attachment, AttachmentChunk
 from countersign.vocabulary.clock import utcnow
+from countersign.webhooks import links
 
 from .conftest import Harness
 from .test_messaging_api import assert_error, bearer
@@ -374,3 +377,33 @@ def test_unattached_uploads_older_than_a_day_are_pruned(harness: Harness) -> Non
     assert pruned.uploads == 1
     assert_error(files.fetch(loose["id"]), 404, "not_found")
     assert files.fetch(kept["id"]).status_code == 200
+
+
+def test_a_webhooks_signed_link_serves_that_file_until_it_expires(harness: Harness) -> None:
+    files = Files(harness)
+    upload = files.uploaded(b"%PDF-1.4 signed", "s.pdf")
+    other = files.uploaded(b"%PDF-1.4 other", "o.pdf")
+    key = harness.backend.box.derive_key(signed_links.KEY_PURPOSE)
+    message = {"message": {"id": "msg_x", "attachments": [upload]}}
+    linked = links.with_download_links(message, key, time.time())
+    path = linked["message"]["attachments"][0]["download_url"]
+    assert path.startswith(f"/v1/attachments/{upload['id']}?expires=")
+    served = files.client.get(path)  # no session, no key: the link is the permission
+    assert served.status_code == 200
+    assert served.content == b"%PDF-1.4 signed"
+    assert served.headers["content-disposition"].startswith("attachment")
+    # The same signature names no other file; a changed expiry or an old link fails.
+    assert_error(files.client.get(path.replace(upload["id"], other["id"])), 404, "not_found")
+    expires = int(path.split("expires=")[1].split("&")[0])
+    assert_error(
+        files.client.get(path.replace(f"expires={expires}", f"expires={expires + 1}")),
+        404,
+        "not_found",
+    )
+    old = links.download_path(key, upload["id"], int(time.time()) - 1)
+    assert_error(files.client.get(old), 404, "not_found")
+    assert_error(
+        files.client.get(f"/v1/attachments/{upload['id']}?expires=99999999999&signature=%C3%A9"),
+        404,
+        "not_found",
+    )

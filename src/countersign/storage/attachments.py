@@ -167,6 +167,11 @@ def find(connection: Connection, app_id: str, attachment_id: str) -> Any | None:
     ).one_or_none()
 
 
+def find_any(connection: Connection, attachment_id: str) -> Any | None:
+    """The row whatever its app: for a signed link, which names the file alone."""
+    return connection.execute(select(*_COLUMNS).where(Attachment.id == attachment_id)).one_or_none()
+
+
 def message_contact(connection: Connection, message_id: str) -> str | None:
     """The contact whose conversation holds the message."""
     return connection.execute(

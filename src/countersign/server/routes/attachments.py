@@ -8,12 +8,13 @@ back, to the contact's own sessions only (everyone else: 404, as if it did not e
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Final
 from urllib.parse import quote
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response, StreamingResponse
 
@@ -21,6 +22,8 @@ from ...attachments import types
 from ...attachments.access import contact_may_see
 from ...attachments.checks import Accepted, judge, read_chunks
 from ...attachments.names import sanitise_name
+from ...core.signed_links import KEY_PURPOSE as LINK_KEY_PURPOSE
+from ...core.signed_links import link_valid
 from ...storage import attachments
 from ...storage.database import Database
 from ...vocabulary.clock import utcnow
@@ -166,4 +169,28 @@ async def widget_attachment(attachment_id: str, session: SessionDep, state: Stat
     row = await database.read(look)
     if row is None:
         raise ApiError(404, "not_found", "no such attachment")
+    return serve(database, row)
+
+
+@router.get(
+    f"/v1/attachments/{{attachment_id:{ANY_TEXT}}}",
+    summary="An attachment's bytes by the signed, expiring link a webhook carried",
+    responses={
+        200: {"description": "the file", "content": {"application/octet-stream": {}}},
+        **documented_errors({404: "not_found: no such attachment, or the link expired"}),
+    },
+)
+async def linked_attachment(
+    attachment_id: str,
+    state: StateDep,
+    expires: int = Query(..., ge=0, le=2**53),
+    signature: str = Query(..., max_length=64),
+) -> Response:
+    key = state.backend.box.derive_key(LINK_KEY_PURPOSE)
+    if not link_valid(key, attachment_id, expires, signature, time.time()):
+        raise ApiError(404, "not_found", "no such attachment, or the link expired")
+    database = state.backend.database
+    row = await database.read(lambda c: attachments.find_any(c, attachment_id))
+    if row is None:
+        raise ApiError(404, "not_found", "no such attachment, or the link expired")
     return serve(database, row)
