@@ -13,6 +13,7 @@ from PIL import Image
 
 from countersign import retention
 from countersign.core import signed_links
+from countersign.server.identify.limits import UPLOADS_PER_MINUTE
 from countersign.storage import attachments
 from countersign.storage.models import Attachment, AttachmentChunk
 from countersign.vocabulary.clock import utcnow
@@ -407,3 +408,14 @@ def test_a_webhooks_signed_link_serves_that_file_until_it_expires(harness: Harne
         404,
         "not_found",
     )
+
+
+def test_a_contacts_uploads_are_rate_limited(harness: Harness) -> None:
+    files = Files(harness)
+    for _ in range(UPLOADS_PER_MINUTE):
+        files.uploaded(b"x", "a.txt")
+    refused = files.upload(b"x", "a.txt")
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["retry-after"]) >= 1
+    # Another user is not held back by this one.
+    assert Files(harness, "someone-else").upload(b"x", "a.txt").status_code == 201

@@ -28,8 +28,10 @@ from ...storage import attachments
 from ...storage.database import Database
 from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep, SessionDep
+from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..path_convertors import ANY_TEXT
+from ..ratelimit import per_address
 from ..state import ServerState, StateDep
 from ..uploads import receive_file
 from .conversations import json_response
@@ -93,9 +95,25 @@ async def store_upload(
     status_code=201,
     summary="Upload a file to attach to a message (multipart, one file field)",
     openapi_extra=_UPLOAD_BODY,
-    responses=_UPLOAD_ERRORS,
+    responses={
+        **_UPLOAD_ERRORS,
+        **documented_errors({429: "rate_limited: too many uploads, with Retry-After"}),
+    },
 )
 async def widget_upload(request: Request, session: SessionDep, state: StateDep) -> Response:
+    # A verified user's devices share one allowance; anonymous browsers, one per address.
+    key = (
+        f"{session.app_id}\0{session.contact_id}"
+        if session.verified
+        else per_address(session.app_id, client_ip(request, state.settings.trusted_proxies))
+    )
+    if (wait := await state.limits.take_upload(key)) is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many uploads; try again later",
+            headers={"Retry-After": str(wait)},
+        )
     return await store_upload(state, request, session.app_id, session.contact_id)
 
 
