@@ -405,8 +405,8 @@ def test_a_webhooks_signed_link_serves_that_file_until_it_expires(harness: Harne
     assert_error(files.client.get(old), 404, "not_found")
     assert_error(
         files.client.get(f"/v1/attachments/{upload['id']}?expires=99999999999&signature=%C3%A9"),
-        404,
-        "not_found",
+        422,
+        "invalid_request",
     )
 
 

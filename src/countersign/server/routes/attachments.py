@@ -202,7 +202,7 @@ async def linked_attachment(
     attachment_id: str,
     state: StateDep,
     expires: int = Query(..., ge=0, le=2**53),
-    signature: str = Query(..., max_length=64),
+    signature: str = Query(..., max_length=64, pattern="^[A-Za-z0-9_-]+$"),
 ) -> Response:
     key = state.backend.box.derive_key(LINK_KEY_PURPOSE)
     if not link_valid(key, attachment_id, expires, signature, time.time()):
