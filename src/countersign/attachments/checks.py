@@ -51,7 +51,7 @@ def judge(received: Path, name: str, allowed: Sequence[str] | None, limit: int) 
     with received.open("rb") as file:
         head = file.read(types.HEAD_BYTES)
     if not head:
-        raise Refused(422, "invalid_request", "file: the file is empty")
+        raise Refused(422, "empty_file", "file: the file is empty")
     kind = types.by_magic(head) or types.text_kind(read_chunks(received), name)
     permitted = types.DEFAULT_TYPES if allowed is None else allowed
     if kind is None or kind not in permitted:

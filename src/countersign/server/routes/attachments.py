@@ -57,7 +57,8 @@ _UPLOAD_ERRORS: Final = documented_errors(
     {
         413: "file_too_large: over the app's limit (max_attachment_bytes)",
         415: "file_type_not_allowed, unsupported_media_type: a type the app does not accept",
-        422: "invalid_request, invalid_image: no file field, two, an empty or truncated one",
+        422: "invalid_request, invalid_image, empty_file: no file field, two, a truncated "
+        "body, an image that does not decode, a 0-byte file",
     }
 )
 
