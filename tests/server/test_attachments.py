@@ -388,7 +388,7 @@ def test_a_webhooks_signed_link_serves_that_file_until_it_expires(harness: Harne
     message = {"message": {"id": "msg_x", "attachments": [upload]}}
     linked = links.with_download_links(message, key, time.time())
     path = linked["message"]["attachments"][0]["download_url"]
-    assert path.startswith(f"/v1/attachments/{upload['id']}?expires=")
+    assert path.startswith(f"/links/attachments/{upload['id']}?expires=")
     served = files.client.get(path)  # no session, no key: the link is the permission
     assert served.status_code == 200
     assert served.content == b"%PDF-1.4 signed"
@@ -404,7 +404,7 @@ def test_a_webhooks_signed_link_serves_that_file_until_it_expires(harness: Harne
     old = links.download_path(key, upload["id"], int(time.time()) - 1)
     assert_error(files.client.get(old), 404, "not_found")
     assert_error(
-        files.client.get(f"/v1/attachments/{upload['id']}?expires=99999999999&signature=%C3%A9"),
+        files.client.get(f"/links/attachments/{upload['id']}?expires=99999999999&signature=%C3%A9"),
         422,
         "invalid_request",
     )

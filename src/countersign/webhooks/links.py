@@ -11,7 +11,7 @@ from typing import Any, Final
 from ..core.signed_links import link_signature
 
 LINK_LIFETIME: Final = 24 * 3600
-DOWNLOAD_PATH: Final = "/v1/attachments/"
+DOWNLOAD_PATH: Final = "/links/attachments/"
 
 
 def download_path(key: bytes, attachment_id: str, expires: int) -> str:

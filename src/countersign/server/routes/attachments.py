@@ -192,7 +192,7 @@ async def widget_attachment(attachment_id: str, session: SessionDep, state: Stat
 
 
 @router.get(
-    f"/v1/attachments/{{attachment_id:{ANY_TEXT}}}",
+    f"/links/attachments/{{attachment_id:{ANY_TEXT}}}",
     summary="An attachment's bytes by the signed, expiring link a webhook carried",
     responses={
         200: {"description": "the file", "content": {"application/octet-stream": {}}},
