@@ -82,3 +82,11 @@ def test_contact_search_benchmark_runs() -> None:
     assert "rare name" in output
     if "PostgreSQL: not measured" not in output:
         assert "uses the trigram index:" in output
+
+
+def test_uploads_benchmark_runs() -> None:
+    output = run_benchmark("uploads.py", "--uploads", "2", "--megabytes", "1", "--runs", "1")
+    assert "growth/in-flight" in output
+    rows = [line.split() for line in output.splitlines() if line.split()[:1] == ["1"]]
+    assert len(rows) == 1, output
+    assert "INVALID" not in output

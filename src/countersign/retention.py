@@ -1,6 +1,6 @@
 """Retention: pruning the logs that would otherwise grow forever -- the verification
 log (a row per identify), the webhook outbox, the action log and the idempotency keys
-of notification sends (kept 24 hours).
+of notification sends (kept 24 hours) -- and uploads no message claimed within a day.
 
 Every server node runs :func:`prune_until`; ``countersign db prune`` calls
 :func:`prune_now` once. A round removes verification-log entries older than
@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from .background import stopped_within
 from .settings import Settings
-from .storage import actions, notification_sends, verification_log, webhook_outbox
+from .storage import actions, attachments, notification_sends, verification_log, webhook_outbox
 from .storage.database import Database
 from .vocabulary.clock import utcnow
 
@@ -41,6 +41,9 @@ FIRST_DELAY_SECONDS: Final = 60.0
 CHUNK: Final = 100  # events with 2 deliveries and 3 attempts each: ~4-7 ms on SQLite
 
 Prune = Callable[[Connection, datetime, int], int]
+# An upload a message has not claimed in a day was abandoned (a closed tab, a
+# refused send): its bytes go (SPEC 11).
+UNATTACHED_LIFETIME: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class Pruned:
     webhook_events: int
     action_calls: int
     idempotency_keys: int = 0  # of notification sends, past their 24 hours
+    uploads: int = 0  # never attached to a message, after UNATTACHED_LIFETIME
 
     def __bool__(self) -> bool:
         return bool(
@@ -58,6 +62,7 @@ class Pruned:
             or self.webhook_events
             or self.action_calls
             or self.idempotency_keys
+            or self.uploads
         )
 
 
@@ -87,8 +92,15 @@ async def prune_now(
     keys = await _drain(
         database, notification_sends.prune_keys, now - notification_sends.KEY_LIFETIME, chunk, stop
     )
+    uploads = await _drain(
+        database, attachments.prune_unattached, now - UNATTACHED_LIFETIME, chunk, stop
+    )
     return Pruned(
-        verification_log=log_rows, webhook_events=events, action_calls=calls, idempotency_keys=keys
+        verification_log=log_rows,
+        webhook_events=events,
+        action_calls=calls,
+        idempotency_keys=keys,
+        uploads=uploads,
     )
 
 

@@ -93,7 +93,9 @@ def test_list_and_show_json_shapes(cs: Invoke) -> None:
     listing = document(cs("apps", "list", "--json"))
     assert set(listing) == {"data"}
     shown = document(cs("apps", "show", app_id, "--json"))
-    assert listing["data"] == [shown]
+    # show adds the upload limits (SPEC 11) to what the listing has of each app
+    uploads = {"max_attachment_bytes", "attachment_types"}
+    assert listing["data"] == [{k: v for k, v in shown.items() if k not in uploads}]
     assert shown["app_id"] == app_id
     assert shown["identity_mode"] == "required"
     assert shown["on_mismatch"] == "reject"
@@ -415,3 +417,28 @@ def test_the_real_console_script_on_a_fresh_data_dir(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert "app_not_found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_set_changes_the_upload_limits(cs: Invoke) -> None:
+    app_id = create_app(cs)["app_id"]
+    shown = document(cs("apps", "show", app_id, "--json"))
+    assert shown["max_attachment_bytes"] == 10_000_000
+    assert "png" in shown["attachment_types"]
+    updated = document(
+        cs(
+            "apps",
+            "set",
+            app_id,
+            "--max-attachment-bytes",
+            "5000",
+            "--attachment-types",
+            "png,jpg,pdf",
+            "--json",
+        )
+    )
+    assert updated["max_attachment_bytes"] == 5000
+    assert updated["attachment_types"] == ["png", "jpeg", "pdf"]
+    assert updated["identity_mode"] == shown["identity_mode"]
+    refused = cs("apps", "set", app_id, "--attachment-types", "png,svg")
+    assert refused.exit_code == 2
+    assert "svg" in refused.output

@@ -100,6 +100,20 @@ def test_the_sync_client_end_to_end(served: Served) -> None:
         assert refused.value.code == "action_not_found"
 
 
+def test_the_team_uploads_and_attaches_a_file(served: Served) -> None:
+    with Client(served.url, api_key=served.api_key) as client:
+        started = client.conversations.create(user_id="2001", body="Hi", author=BOT)
+        upload = client.attachments.upload("report.pdf", b"%PDF-1.4 report")
+        assert upload["content_type"] == "application/pdf"
+        posted = client.conversations.post_message(
+            started["id"], body="your report", author=BOT, attachment_ids=[upload["id"]]
+        )
+        assert [a["id"] for a in posted["attachments"]] == [upload["id"]]
+        with pytest.raises(CountersignError) as refused:
+            client.attachments.upload("page.html", b"<html><script>alert(1)</script>")
+        assert (refused.value.status, refused.value.code) == (415, "file_type_not_allowed")
+
+
 def test_a_bad_api_key_is_a_typed_error(served: Served) -> None:
     with Client(served.url, api_key="csk_nope") as client, pytest.raises(CountersignError) as error:
         client.notifications.create(user_id="1235", title="x")

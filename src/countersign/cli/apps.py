@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Connection
 
-from ..storage import apps
+from ..attachments.types import DEFAULT_TYPES, parse_type_list
+from ..storage import apps, attachments
 from ..storage.apps import AppRecord, CreatedApp
 from .options import (
     Column,
@@ -34,6 +36,8 @@ _APP_COLUMNS = (
     Column("CREATED", "created_at", when),
 )
 
+MAX_ATTACHMENT_LIMIT = 1_000_000_000  # 1 GB: the database holds the bytes
+
 
 def _warn_if_off(app: AppRecord) -> None:
     if app.identity_mode == "off":
@@ -42,6 +46,18 @@ def _warn_if_off(app: AppRecord) -> None:
             "to be any user. Use it only in development; turn it on with: "
             f"countersign apps set {app.id} --identity-mode required"
         )
+
+
+def _emit_app(record: AppRecord, limits: tuple[int, list[str] | None], as_json: bool) -> None:
+    """The app's policy and its upload limits (SPEC 11), which live beside it."""
+    limit, allowed = limits
+    types = list(allowed or DEFAULT_TYPES)
+    document = {**record.as_dict(), "max_attachment_bytes": limit, "attachment_types": types}
+    text = (
+        f"{_describe(record)}\nmax_attachment_bytes  {limit}\nattachment_types    {','.join(types)}"
+    )
+    emit(document, as_json=as_json, text=text)
+    _warn_if_off(record)
 
 
 def _describe(app: AppRecord) -> str:
@@ -128,9 +144,10 @@ def show_command(
 ) -> None:
     """Show one app's identity policy and allowed origins."""
     with open_cli_backend(data_dir, database_url) as backend:
-        record = backend.database.run_sync(lambda c: apps.get_app(c, app_id))
-    emit(record.as_dict(), as_json=as_json, text=_describe(record))
-    _warn_if_off(record)
+        record, limits = backend.database.run_sync(
+            lambda c: (apps.get_app(c, app_id), attachments.limits(c, app_id))
+        )
+    _emit_app(record, limits, as_json)
 
 
 @apps_group.command("set")
@@ -168,6 +185,18 @@ def show_command(
 )
 @click.option("--clear-origins", is_flag=True, help="Allow every origin again (empty allow-list).")
 @click.option(
+    "--max-attachment-bytes",
+    type=click.IntRange(1, MAX_ATTACHMENT_LIMIT),
+    metavar="N",
+    help="The largest upload accepted, in bytes (default 10000000); larger: 413.",
+)
+@click.option(
+    "--attachment-types",
+    metavar="LIST",
+    help=f"Comma-separated upload types allowed, of {','.join(DEFAULT_TYPES)} (the "
+    "default: all of them); any other: 415.",
+)
+@click.option(
     "--allow-anonymous/--no-allow-anonymous",
     default=None,
     help="Whether visitors without a verified identity may use the widget. With "
@@ -186,12 +215,18 @@ def set_command(
     origins: tuple[str, ...],
     clear_origins: bool,
     allow_anonymous: bool | None,
+    max_attachment_bytes: int | None,
+    attachment_types: str | None,
     as_json: bool,
     app_id: str,
 ) -> None:
-    """Change APP's identity policy; print the app as it now is."""
+    """Change APP's identity policy and upload limits; print the app as it now is."""
     if origins and clear_origins:
         raise click.UsageError("give --allowed-origin or --clear-origins, not both")
+    try:
+        types = None if attachment_types is None else parse_type_list(attachment_types)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--attachment-types") from None
     changes: dict[str, Any] = {
         "identity_mode": identity_mode,
         "on_mismatch": on_mismatch,
@@ -200,12 +235,24 @@ def set_command(
         "allowed_origins": [] if clear_origins else (list(origins) or None),
         "allow_anonymous": allow_anonymous,
     }
-    if all(value is None for value in changes.values()):
+    uploads = max_attachment_bytes is not None or types is not None
+    if all(value is None for value in changes.values()) and not uploads:
         raise click.UsageError(
             "nothing to change: give --identity-mode, --on-mismatch, --identifier, "
-            "--max-metadata-chars, --allowed-origin, --clear-origins or --[no-]allow-anonymous"
+            "--max-metadata-chars, --allowed-origin, --clear-origins, --[no-]allow-anonymous, "
+            "--max-attachment-bytes or --attachment-types"
         )
+
+    def change(connection: Connection) -> tuple[AppRecord, tuple[int, list[str] | None]]:
+        attachments.set_limits(connection, app_id, max_bytes=max_attachment_bytes, types=types)
+        policy = {name: value for name, value in changes.items() if value is not None}
+        record = (
+            apps.update_policy(connection, app_id, **policy)
+            if policy
+            else apps.get_app(connection, app_id)
+        )
+        return record, attachments.limits(connection, app_id)
+
     with open_cli_backend(data_dir, database_url) as backend:
-        record = backend.database.run_sync(lambda c: apps.update_policy(c, app_id, **changes))
-    emit(record.as_dict(), as_json=as_json, text=_describe(record))
-    _warn_if_off(record)
+        record, limits = backend.database.run_sync(change)
+    _emit_app(record, limits, as_json)

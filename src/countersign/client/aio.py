@@ -10,7 +10,15 @@ from typing import Any
 import httpx2
 
 from .calls import Call, delay, settle
-from .resources import Actions, Contacts, Conversations, Document, Notifications, Users
+from .resources import (
+    Actions,
+    Attachments,
+    Contacts,
+    Conversations,
+    Document,
+    Notifications,
+    Users,
+)
 
 Pending = Awaitable[Document]
 
@@ -28,6 +36,7 @@ class AsyncClient:
         self.notifications: Notifications[Pending] = Notifications(self._send)
         self.conversations: Conversations[Pending] = Conversations(self._send)
         self.actions: Actions[Pending] = Actions(self._send)
+        self.attachments: Attachments[Pending] = Attachments(self._send)
         self.contacts: Contacts[Pending] = Contacts(self._send)
 
     async def _send(self, call: Call) -> Document:
@@ -36,7 +45,7 @@ class AsyncClient:
             attempt += 1
             try:
                 response = await self._http.request(
-                    call.method, call.path, json=call.json, params=call.query
+                    call.method, call.path, json=call.json, params=call.query, files=call.files
                 )
             except httpx2.TransportError:
                 wait = delay(call, attempt, None, None)

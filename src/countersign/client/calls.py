@@ -29,6 +29,11 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     # A repeat cannot do twice what was asked: a read, a PUT, or a post with a key.
     idempotent: bool = False
+    file: tuple[str, bytes] | None = None  # (name, bytes): sent as multipart field "file"
+
+    @property
+    def files(self) -> dict[str, tuple[str, bytes]] | None:
+        return None if self.file is None else {"file": self.file}
 
     @property
     def query(self) -> dict[str, Any]:

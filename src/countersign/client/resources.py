@@ -161,12 +161,16 @@ class Conversations(_Resource[R]):
         body: str,
         author: dict[str, Any],
         client_id: str | None = None,
+        attachment_ids: list[str] | None = None,
     ) -> R:
         """``POST /v1/conversations/{conversation_id}/messages``, as a bot or operator.
 
         ``client_id`` makes a repeat the same message; one is made when not given, so
-        the client can retry this safely."""
-        document = {"body": body, "author": author, "client_id": client_id or _key()}
+        the client can retry this safely. ``attachment_ids``: the team's uploads
+        (:meth:`Attachments.upload`) to attach."""
+        document: Document = {"body": body, "author": author, "client_id": client_id or _key()}
+        if attachment_ids:
+            document["attachment_ids"] = attachment_ids
         path = f"/v1/conversations/{segment(conversation_id)}/messages"
         return self._send(Call("POST", path, json=document, idempotent=True))
 
@@ -232,6 +236,13 @@ class Contacts(_Resource[R]):
         return self._send(Call("GET", "/v1/contacts", params=params, idempotent=True))
 
 
+class Attachments(_Resource[R]):
+    def upload(self, name: str, data: bytes) -> R:
+        """``POST /v1/uploads``: a file for the team's messages; its ``id`` goes in a
+        message's ``attachment_ids``. Not repeated on failure: a repeat is a new file."""
+        return self._send(Call("POST", "/v1/uploads", file=(name, data)))
+
+
 class Actions(_Resource[R]):
     def call(
         self, name: str, *, user_id: str | None = None, parameters: dict[str, Any] | None = None
@@ -269,5 +280,6 @@ ROUTES = frozenset(
         ("PATCH", "/v1/conversations/{conversation_id}"),
         ("POST", "/v1/conversations/{conversation_id}/notes"),
         ("GET", "/v1/contacts"),
+        ("POST", "/v1/uploads"),
     }
 )

@@ -10,7 +10,15 @@ from typing import Any
 import httpx2
 
 from .calls import Call, delay, settle
-from .resources import Actions, Contacts, Conversations, Document, Notifications, Users
+from .resources import (
+    Actions,
+    Attachments,
+    Contacts,
+    Conversations,
+    Document,
+    Notifications,
+    Users,
+)
 
 
 class Client:
@@ -26,6 +34,7 @@ class Client:
         self.notifications: Notifications[Document] = Notifications(self._send)
         self.conversations: Conversations[Document] = Conversations(self._send)
         self.actions: Actions[Document] = Actions(self._send)
+        self.attachments: Attachments[Document] = Attachments(self._send)
         self.contacts: Contacts[Document] = Contacts(self._send)
 
     def _send(self, call: Call) -> Document:
@@ -34,7 +43,7 @@ class Client:
             attempt += 1
             try:
                 response = self._http.request(
-                    call.method, call.path, json=call.json, params=call.query
+                    call.method, call.path, json=call.json, params=call.query, files=call.files
                 )
             except httpx2.TransportError:
                 wait = delay(call, attempt, None, None)

@@ -36,6 +36,7 @@ from .openapi_errors import SECURITY_SCHEMES, document_route_errors
 from .request_observer import RequestObserver
 from .routes import (
     actions,
+    attachments,
     conversations,
     demo,
     health,
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             privacy,
             revocation,
             actions,
+            attachments,
         )
     ]
     security = document_route_errors([*apis, widget_script.router])

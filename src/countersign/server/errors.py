@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
+from ..attachments.checks import Refused
 from ..storage.errors import Conflict, Invalid, NotFound, StorageError
 from .allowed_methods import allowed_methods
 
@@ -163,11 +164,16 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
         return error_response(422, "invalid_request", message)
 
+    async def refused(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, Refused)
+        return error_response(error.status, error.code, error.message)
+
     async def client_gone(_request: Request, _error: Exception) -> Response:
         return client_gone_response()
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(StorageError, storage_error)
+    app.add_exception_handler(Refused, refused)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

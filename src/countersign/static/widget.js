@@ -561,10 +561,10 @@
 
   // ---- sending: shown at once, retried with the same client_id
   let creating = null;
-  function send(text) {
+  function send(text, files = []) {
     const m = {
       client_id: uuid(), body: text, author: { type: "contact", name: null },
-      conversation_id: S.thread, created_at: new Date().toISOString(),
+      conversation_id: S.thread, created_at: new Date().toISOString(), attachments: files,
     };
     (S.msgs[S.thread] || (S.msgs[S.thread] = [])).push(m);
     attempt(m, 0);
@@ -581,7 +581,8 @@
         await creating;
       }
       const path = `/v1/widget/conversations/${encodeURIComponent(m.conversation_id)}/messages`;
-      const saved = await api("POST", path, { body: m.body, client_id: m.client_id });
+      const ids = m.attachments.map((a) => a.id);
+      const saved = await api("POST", path, { body: m.body, client_id: m.client_id, ...(ids.length && { attachment_ids: ids }) });
       m.id = saved.id;
       upsertMessage(saved, false);
     } catch (e) {
@@ -627,7 +628,60 @@
     .then(() => api("POST", "/v1/widget/actions/" + encodeURIComponent(String(name)), { parameters: parameters || {} }));
 
   // ---- the UI, in a Shadow DOM so the page's styles and ours never meet
+  // ---- attachments: each file uploads at once (with progress), the next message carries it.
+  // The session token never goes in a URL: files come back by fetch() as blob: URLs.
+  const F = [], views = {}, blobs = {};
+  const isImage = (t) => /^image\//.test(t);
+  function attach(files) {
+    for (const file of files || []) {
+      const f = { file, name: file.name || "image.png", pct: 0, url: isImage(file.type) ? URL.createObjectURL(file) : null };
+      F.push(f);
+      upload(f);
+    }
+    renderFiles();
+  }
+  async function upload(f) {
+    const fail = (c) => {
+      f.err = c === "file_too_large" ? "too large" : c === "file_type_not_allowed" ? "this type of file is not accepted" : "not uploaded";
+      renderFiles();
+    };
+    try { await ensureSession(); } catch { return fail(); }
+    const x = new XMLHttpRequest();
+    x.open("POST", base + "/v1/widget/uploads");
+    x.setRequestHeader("Authorization", "Bearer " + token);
+    x.upload.onprogress = (e) => { f.pct = Math.round((100 * e.loaded) / (e.total || 1)); renderFiles(); };
+    x.onload = () => {
+      let d = null;
+      try { d = JSON.parse(x.responseText); } catch { /* not JSON */ }
+      if (x.status !== 201) return fail(d?.error?.code);
+      f.doc = d;
+      renderFiles();
+    };
+    x.onerror = () => fail();
+    const form = new FormData();
+    form.append("file", f.file, f.name);
+    x.send(form);
+  }
+  function renderFiles() {
+    E.files.hidden = !F.length;
+    E.files.replaceChildren(...F.map((f) => h("div", { cls: "pf" + (f.err ? " bad" : "") },
+      f.url ? h("img", { src: f.url, alt: "" }) : null,
+      h("span", { text: f.name + (f.err ? ": " + f.err : f.doc ? "" : ` ${f.pct}%`) }),
+      button("x", "Remove " + f.name, () => { F.splice(F.indexOf(f), 1); renderFiles(); }, "×"))));
+  }
+  const blob = (a) => blobs[a.id] || (blobs[a.id] = fetch(base + a.url, { headers: { Authorization: "Bearer " + token }, credentials: "omit" })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error("not found")))).then((b) => URL.createObjectURL(b)));
+  function fileView(a) {
+    if (views[a.id]) return views[a.id];
+    const open = () => blob(a).then((u) => (isImage(a.content_type) ? window.open(u, "_blank") : h("a", { href: u, download: a.name }).click()));
+    const el = isImage(a.content_type) ? h("img", { cls: "thumb", alt: a.name, role: "button", tabindex: 0, onclick: open })
+      : h("button", { cls: "chip", type: "button", onclick: open, text: a.name });
+    if (el.tagName === "IMG") blob(a).then((u) => { el.src = u; }, () => {});
+    return (views[a.id] = el);
+  }
+
   const ICONS = {
+    clip: '<path d="M16.5 6.5l-8 8a2 2 0 0 0 2.8 2.8l8.5-8.5a4 4 0 0 0-5.7-5.7L5.6 11.6a6 6 0 0 0 8.5 8.5l6.4-6.4" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>',
     chat: '<path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.5.4-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z"/>',
     close: '<path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
     bell: '<path d="M12 3a6 6 0 0 0-6 6v3.6l-1.6 2.7A1 1 0 0 0 5.3 17h13.4a1 1 0 0 0 .9-1.7L18 12.6V9a6 6 0 0 0-6-6zm-2.5 15a2.5 2.5 0 0 0 5 0z"/>',
@@ -698,7 +752,11 @@ ul,ol{list-style:none;margin:0;padding:8px}
 .st{font-size:11.5px;text-align:right;margin:2px 4px 0}.typing{font-size:12px;font-style:italic;opacity:.7;margin:4px 6px}
 .failed .st,.retry{color:#dc2626;font-weight:600}
 .retry{text-decoration:underline}
-.composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px 12px;border-top:1px solid var(--ln)}
+.composer{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;padding:10px 12px 12px;border-top:1px solid var(--ln)}
+.files{flex-basis:100%;display:flex;flex-wrap:wrap;gap:6px}.pf{display:flex;align-items:center;gap:6px;padding:4px 8px;border:1px solid var(--ln);border-radius:8px;font-size:12.5px}
+.pf img{height:36px;border-radius:4px}.pf.bad{color:#dc2626;border-color:#dc2626}.x{border:0;background:none;color:inherit;cursor:pointer;font-size:16px}
+.clip{background:none;border:0;color:var(--mu);cursor:pointer;--i:20px}.att{display:flex;flex-wrap:wrap;gap:6px;margin-top:4px}
+.thumb{max-width:200px;max-height:160px;border-radius:10px;cursor:zoom-in;display:block}.chip{border:1px solid var(--ln);background:var(--sf);color:inherit;border-radius:999px;padding:4px 10px;cursor:pointer}
 textarea{flex:1;resize:none;border:1px solid var(--ln);border-radius:14px;padding:10px 13px;font:inherit;color:inherit;
  background:var(--bg);min-height:42px;max-height:120px}
 textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
@@ -779,7 +837,12 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.body = h("div", { cls: "body", id: "cs-body", role: "tabpanel", "aria-labelledby": "cs-title" }, E.list, E.msgs,
       E.nbar, E.undoBar, E.notes, E.prefs);
     E.input = h("textarea", { rows: 1, "aria-label": "Write a message", placeholder: "Write a message…", maxlength: 10000, onkeydown: composeKeys, oninput: () => { grow(); typed(); } });
-    E.composer = h("form", { cls: "composer", onsubmit: submit }, E.input,
+    E.pick = h("input", { type: "file", multiple: true, hidden: true, onchange: () => { attach(E.pick.files); E.pick.value = ""; } });
+    E.files = h("div", { cls: "files", hidden: true });
+    E.input.addEventListener("paste", (e) => { const f = e.clipboardData?.files; if (f?.length) { e.preventDefault(); attach(f); } });
+    const drop = (e) => { e.preventDefault(); if (e.type === "drop") attach(e.dataTransfer?.files); };
+    E.composer = h("form", { cls: "composer", onsubmit: submit, ondragover: drop, ondrop: drop }, E.files, E.pick,
+      button("g icon clip", "Attach a file", () => E.pick.click(), svg("clip")), E.input,
       h("button", { cls: "g acc sendb", type: "submit", "aria-label": "Send" }, svg("send")));
     E.newBtn = button("acc primary", null, () => openThread("new"), svg("chat"), "New conversation");
     E.foot = h("div", { cls: "foot" }, E.newBtn);
@@ -892,6 +955,7 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
       const li = h("li", { cls: `msg ${mine ? "me" : ""} ${state}` },
         !mine && (!prev || author(prev) !== author(m)) ? h("div", { cls: "by", text: author(m) }) : null,
         h("div", { cls: "bubble", text: m.body }),
+        m.attachments?.length ? h("div", { cls: "att" }, ...m.attachments.map(fileView)) : null,
         state === "sending" ? h("div", { cls: "st", text: "Sending…" }) : null,
         m === mineLast && m.seq && m.seq <= seen ? h("div", { cls: "st seen", text: "Seen" }) : null,
         state === "failed" ? h("div", { cls: "st" }, "Not sent. ",
@@ -1011,10 +1075,13 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
   function submit(e) {
     e.preventDefault();
     const text = E.input.value.trim();
-    if (!text) return;
+    const ready = F.filter((f) => f.doc).map((f) => f.doc);
+    if ((!text && !ready.length) || F.some((f) => !f.doc && !f.err)) return; // nothing, or still uploading
     E.input.value = "";
+    F.length = 0;
+    renderFiles();
     grow();
-    send(text);
+    send(text || ready.map((a) => a.name).join(", "), ready);
   }
 
   // ---- commands

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
+from . import attachments
 from .cursors import (
     MAX_PAGE,
     Page,
@@ -213,7 +214,17 @@ def _message_dict(row: Any) -> dict[str, Any]:
         "body": row.body,
         "client_id": row.client_id,
         "created_at": iso(row.created_at),
+        "attachments": [],
     }
+
+
+def _with_attachments(
+    connection: Connection, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    found = attachments.for_messages(connection, [message["id"] for message in messages])
+    for message in messages:
+        message["attachments"] = found.get(message["id"], [])
+    return messages
 
 
 def _message_by_client_id(
@@ -224,7 +235,7 @@ def _message_by_client_id(
             Message.conversation_id == conversation_id, Message.client_id == client_id
         )
     ).one_or_none()
-    return None if row is None else _message_dict(row)
+    return None if row is None else _with_attachments(connection, [_message_dict(row)])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +246,8 @@ class Draft:
     author_name: str | None
     body: str
     client_id: str | None = None  # the sender's retry key
+    # Uploads to attach: the contact's own for a contact's message, the team's else.
+    attachment_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,12 +279,12 @@ def insert_message(
             # A private note leaves updated_at alone: the contact's list of
             # conversations must not move (or say anything happened) for it.
             moved = {} if draft.author_type == NOTE else {"updated_at": now}
-            seq = connection.execute(
+            seq, owner = connection.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
                 .values(last_seq=Conversation.last_seq + 1, **moved)
-                .returning(Conversation.last_seq)
-            ).scalar_one()
+                .returning(Conversation.last_seq, Conversation.contact_id)
+            ).one()
             connection.execute(
                 insert(Message).values(
                     id=message_id,
@@ -285,6 +298,13 @@ def insert_message(
                     created_at=now,
                 )
             )
+            claimed = attachments.claim(
+                connection,
+                app_id=app_id,
+                contact_id=owner if draft.author_type == "contact" else None,
+                attachment_ids=draft.attachment_ids,
+                message_id=message_id,
+            )
     except IntegrityError:
         if draft.client_id is None:
             raise
@@ -293,7 +313,7 @@ def insert_message(
             raise
         return Inserted(existing, False)
     row = connection.execute(select(*_MESSAGE_COLUMNS).where(Message.id == message_id)).one()
-    return Inserted(_message_dict(row), True)
+    return Inserted({**_message_dict(row), "attachments": claimed}, True)
 
 
 def list_messages(
@@ -322,7 +342,7 @@ def list_messages(
         .limit(limit + 1)
     ).all()
     more = len(rows) > limit
-    page = [_message_dict(row) for row in rows[:limit]]
+    page = _with_attachments(connection, [_message_dict(row) for row in rows[:limit]])
     return Page(page, encode_cursor(rows[limit - 1].seq) if more else None)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from ..vocabulary.ids import well_formed_id
+from . import attachments
 from .models import Contact, Conversation, ConversationRead, Message, Operator
 
 
@@ -238,6 +239,7 @@ def message_of_app(connection: Connection, app_id: str, message_id: str) -> dict
         "author": {"type": row.author_type, "name": row.author_name},
         "body": row.body,
         "created_at": row.created_at.isoformat(),
+        "attachments": attachments.for_messages(connection, [row.id]).get(row.id, []),
     }
 
 
@@ -258,6 +260,7 @@ def latest_messages(
         .order_by(Message.seq.desc())
         .limit(limit)
     ).all()
+    files = attachments.for_messages(connection, [row.id for row in rows])
     return [
         {
             "id": row.id,
@@ -265,6 +268,7 @@ def latest_messages(
             "author": {"type": row.author_type, "name": row.author_name},
             "body": row.body,
             "created_at": row.created_at,
+            "attachments": files.get(row.id, []),
         }
         for row in reversed(rows)
     ]

@@ -30,6 +30,7 @@ from typing import Any, Final
 from sqlalchemy import event
 
 from .. import __version__
+from ..core.signed_links import KEY_PURPOSE as LINK_KEY_PURPOSE
 from ..metrics import WEBHOOK_ATTEMPTS
 from ..outbound import OutboundClient, OutboundError, OutboundPolicy, OutboundResponse
 from ..settings import Settings
@@ -41,6 +42,7 @@ from ..vocabulary.standard_webhooks import standard_headers
 from ..vocabulary.webhook_events import envelope_bytes
 from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
 from .backoff import RetryPolicy
+from .links import with_download_links
 
 log = logging.getLogger("countersign.webhooks")
 
@@ -93,6 +95,7 @@ class DeliveryWorker:
     ) -> None:
         self._database = database
         self._box = box
+        self._link_key = box.derive_key(LINK_KEY_PURPOSE)
         self._client = client
         self._policy = retry_policy(settings)
         self._poll = settings.webhook_poll_seconds
@@ -210,7 +213,7 @@ class DeliveryWorker:
             claimed.event_type,
             claimed.event_created_at,
             claimed.app_id,
-            claimed.data,
+            with_download_links(claimed.data, self._link_key, time.time()),
         )
         secret = self._box.open(claimed.secret_ciphertext, claimed.endpoint_id)
         headers = delivery_headers(claimed, body, secret.reveal().decode("utf-8"))

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .rendering import STATIC_DIR, STATIC_PREFIX
 from .security import SECURITY_HEADERS
 from .views import (
+    attachments,
     contacts,
     identity,
     inbox,
@@ -49,6 +50,7 @@ for view in (
     webhooks,
     team,
     live,
+    attachments,
 ):
     router.include_router(view.router)
 

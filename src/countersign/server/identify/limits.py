@@ -12,6 +12,7 @@ from ..ratelimit import FailureLimiter, Limit, per_address
 
 FAILURES_PER_IP = Limit(failures=30, window_seconds=300)
 FAILURES_PER_IDENTIFIER = Limit(failures=10, window_seconds=300)
+UPLOADS_PER_MINUTE = 30
 
 
 class IdentifyLimits:
@@ -40,6 +41,11 @@ class IdentifyLimits:
         self.conversation_starts = FailureLimiter(
             per_minute, clock, max_keys, name="widget.conversation_starts"
         )
+        # Uploads fill the database: a contact (or an anonymous address) gets a
+        # minute's worth of screenshots, not an endless stream of 10 MB files.
+        self.uploads = FailureLimiter(
+            Limit(UPLOADS_PER_MINUTE, 60.0), clock, max_keys, name="widget.uploads"
+        )
 
     async def take_failure(self, app_id: str, ip: str, identifier: str | None) -> int | None:
         """Count a failed proof against the address (and the identifier) and return
@@ -57,6 +63,9 @@ class IdentifyLimits:
 
     async def take_conversation_start(self, key: str) -> int | None:
         return (await self.counts.take([(self.conversation_starts, key)])).wait
+
+    async def take_upload(self, key: str) -> int | None:
+        return (await self.counts.take([(self.uploads, key)])).wait
 
     async def give_back(self, taken: Taken) -> None:
         await self.counts.release(taken)

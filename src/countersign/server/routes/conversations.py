@@ -46,6 +46,12 @@ def _not_found(what: str) -> ApiError:
 
 MessageText = Annotated[str, text_meta(MAX_MESSAGE_CHARS)]
 ClientId = Annotated[str, text_meta(64)]
+MAX_ATTACHMENTS = 10
+# Uploads (POST /v1/widget/uploads, /v1/uploads) a message carries: SPEC 11.
+AttachmentIds = Annotated[
+    list[Annotated[str, text_meta(40)]],
+    msgspec.Meta(max_length=MAX_ATTACHMENTS, description="ids of uploads to attach, at most 10"),
+]
 
 
 class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +62,11 @@ class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
     body: MessageText
     client_id: ClientId | None = None
+    attachment_ids: AttachmentIds | None = None
+
+
+def attachment_ids(value: list[str] | None) -> tuple[str, ...]:
+    return tuple(value or ())
 
 
 class NewEvent(msgspec.Struct, forbid_unknown_fields=True):
@@ -202,7 +213,7 @@ async def post_message(
             app_id=session.app_id,
             contact_id=session.contact_id,
             conversation_id=conversation_id,
-            draft=Draft("contact", None, body, client_id),
+            draft=Draft("contact", None, body, client_id, attachment_ids(payload.attachment_ids)),
             now=now,
         )
 

@@ -25,7 +25,14 @@ from ..path_convertors import ANY_TEXT
 from ..query_params import CursorParam
 from ..state import StateDep, with_events
 from ..text import storable_text, text_meta
-from .conversations import MAX_MESSAGE_CHARS, ClientId, MessageText, json_response
+from .conversations import (
+    MAX_MESSAGE_CHARS,
+    AttachmentIds,
+    ClientId,
+    MessageText,
+    attachment_ids,
+    json_response,
+)
 
 router = APIRouter(prefix="/v1", tags=["server"])
 
@@ -45,6 +52,7 @@ class NewServerMessage(msgspec.Struct, forbid_unknown_fields=True):
     body: MessageText
     author: Author
     client_id: ClientId | None = None
+    attachment_ids: AttachmentIds | None = None
 
 
 def _user(value: object) -> str:
@@ -173,7 +181,9 @@ async def reply(
             app_id=app_id,
             contact_id=owner,
             conversation_id=conversation_id,
-            draft=Draft(author_type, author_name, body, client_id),
+            draft=Draft(
+                author_type, author_name, body, client_id, attachment_ids(payload.attachment_ids)
+            ),
             now=now,
         )
 

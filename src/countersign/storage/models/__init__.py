@@ -9,6 +9,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``contacts``: contacts and visitors
 - ``public_keys``: public keys and JWKS URLs of apps, fetched JWKS, revoked users
 - ``verification_log``: the outcome of every identify
+- ``attachments``: uploaded files and their chunks
 - ``messaging``: conversations, messages, events, the stream log
 - ``notifications``: notifications, categories, preferences, idempotent sends
 - ``operators``: operators, their invitations, their sessions, the audit trail, read markers
@@ -25,6 +26,8 @@ from .actions import ActionCall as ActionCall
 from .apps import ApiKey as ApiKey
 from .apps import App as App
 from .apps import IdentitySecret as IdentitySecret
+from .attachments import Attachment as Attachment
+from .attachments import AttachmentChunk as AttachmentChunk
 from .base import MAX_INTEGER as MAX_INTEGER
 from .base import NAMING as NAMING
 from .base import Base as Base

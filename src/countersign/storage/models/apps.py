@@ -25,6 +25,12 @@ class App(Base):
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Bumped by every change to the policy or the secrets; nodes poll it to drop
     # their cached copy of the app, so a CLI change reaches a running server.
+    # Uploads (SPEC 11): the largest file accepted, and the sniffed types allowed
+    # (NULL: the default list).
+    max_attachment_bytes: Mapped[int] = mapped_column(
+        BigInteger, default=10_000_000, server_default="10000000"
+    )
+    attachment_types: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -133,6 +133,10 @@
     body.textContent = message.body;
     item.appendChild(meta);
     item.appendChild(body);
+    // Files (attachments.js draws them the way the template does).
+    if (message.attachments && message.attachments.length && window.countersignFiles) {
+      item.appendChild(window.countersignFiles.render(message.attachments));
+    }
     messages.appendChild(item);
     scrollDown();
   }
@@ -164,13 +168,17 @@
       button.disabled = true;
       state.textContent = "Sending…";
       // The same client_id on a retry returns the original message: no duplicate.
-      post(replyForm.action, { body: textarea.value, client_id: clientId.value })
+      var fields = { body: textarea.value, client_id: clientId.value };
+      var files = replyForm.getAttribute("data-attachment-ids");
+      if (files) fields.attachment_ids = files;
+      post(replyForm.action, fields)
         .then(function (response) {
           return response.json().then(function (document) {
             if (!response.ok) throw new Error(document.error ? document.error.message : "not sent");
             appendMessage(document);
             textarea.value = "";
             clientId.value = newClientId();
+            replyForm.dispatchEvent(new CustomEvent("reply-sent"));
             state.textContent = "";
           });
         })

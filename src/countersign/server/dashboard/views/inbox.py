@@ -34,7 +34,7 @@ from ....storage.conversations import Draft
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
 from ....vocabulary.stream import Signal, StreamItem
-from ...routes.conversations import MAX_MESSAGE_CHARS
+from ...routes.conversations import MAX_ATTACHMENTS, MAX_MESSAGE_CHARS
 from ...state import StateDep, with_events
 from ..auth import AppDep, OperatorDep
 from ..errors import BadForm, NotFound
@@ -190,6 +190,9 @@ async def reply(
     client_id = form.get("client_id") or None
     if client_id is not None and len(client_id) > 64:
         raise BadForm("client_id is longer than 64 characters")
+    files = tuple(part for part in form.get("attachment_ids", "").split(",") if part)
+    if len(files) > MAX_ATTACHMENTS:
+        raise BadForm(f"at most {MAX_ATTACHMENTS} attachments per message")
     now = utcnow()
 
     def post(connection: Connection) -> messaging.Posted | None:
@@ -201,7 +204,7 @@ async def reply(
             app_id=app.id,
             contact_id=owner,
             conversation_id=conversation_id,
-            draft=Draft("operator", operator.name, body, client_id),
+            draft=Draft("operator", operator.name, body, client_id, files),
             now=now,
         )
         # An operator has read what they answered.
