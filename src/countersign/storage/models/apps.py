@@ -26,6 +26,10 @@ class App(Base):
     # Bumped by every change to the policy or the secrets; nodes poll it to drop
     # their cached copy of the app, so a CLI change reaches a running server.
     config_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Email (SPEC 12): how long the team's message waits for the contact to read it
+    # before it is emailed, and the SHA-256 of the key of POST /v1/inbound/email.
+    email_delay: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    inbound_key_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
