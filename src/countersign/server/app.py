@@ -31,6 +31,7 @@ from .identify.fast_path import CountersignAPI
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
+from .mail_service import MailService
 from .nul_guard import NulGuard
 from .openapi_errors import SECURITY_SCHEMES, document_route_errors
 from .request_observer import RequestObserver
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         )
         directory.on_change = functools.partial(stream.recheck_app_streams, state)
         stop = asyncio.Event()
+        mail = MailService(state)
         tasks = [
             asyncio.create_task(directory.poll_until(stop)),
             asyncio.create_task(recorder.run_until(stop)),
@@ -122,10 +124,13 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                 ).run_until(stop)
             ),
         ]
+        # Email: presence for the other nodes, the mail worker, the SMTP receiver.
+        tasks.extend(await mail.start(stop))
         try:
             yield
         finally:
             stop.set()  # the loops finish what they are doing, then return
+            await mail.close()
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
             await broker.close()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...vocabulary.clock import utcnow
@@ -13,6 +23,7 @@ from .base import Base
 
 class App(Base):
     __tablename__ = "apps"
+    __table_args__ = (Index("uq_apps_inbound_key_hash", "inbound_key_hash", unique=True),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -55,9 +55,7 @@ class MailOutbox(Base):
     kind: Mapped[str] = mapped_column(String(16))  # contact | operator
     batch_key: Mapped[str] = mapped_column(String(120))
     gathering: Mapped[bool] = mapped_column(Boolean, default=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     operator_id: Mapped[str | None] = mapped_column(
         ForeignKey("operators.id", ondelete="CASCADE"), default=None

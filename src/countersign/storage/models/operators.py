@@ -30,9 +30,7 @@ class Operator(Base):
     # but their row stays, so their replies and the audit trail still name them.
     deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
     # An email for a new conversation or a reply in one assigned to them (SPEC 12).
-    email_notifications: Mapped[bool] = mapped_column(
-        Boolean, default=True, server_default=true()
-    )
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class OperatorInvitation(Base):

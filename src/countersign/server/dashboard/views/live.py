@@ -164,6 +164,9 @@ async def live(websocket: WebSocket, app_id: str) -> None:
             queue.put_nowait(None)
 
     unwatch = state.hub.watch_app(app_id, watch)
+    operator = await operator_of(websocket, state)
+    # An open dashboard: this operator gets no email for what they can see (SPEC 12).
+    close_presence = state.dashboards.open(operator.id) if operator is not None else None
     receiver = asyncio.create_task(_drain_incoming(websocket))
     try:
         await websocket.send_text(json.dumps({"type": "ready"}))
@@ -172,6 +175,8 @@ async def live(websocket: WebSocket, app_id: str) -> None:
         pass
     finally:
         unwatch()
+        if close_presence is not None:
+            close_presence()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver

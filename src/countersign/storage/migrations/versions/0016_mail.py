@@ -29,9 +29,14 @@ def upgrade() -> None:
         "apps", sa.Column("email_delay", sa.Integer(), server_default="120", nullable=False)
     )
     op.add_column("apps", sa.Column("inbound_key_hash", sa.String(length=64), nullable=True))
+    op.create_index("uq_apps_inbound_key_hash", "apps", ["inbound_key_hash"], unique=True)
     op.add_column(
         "contacts",
         sa.Column("via_email", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "contacts",
+        sa.Column("mail_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
     op.add_column(
         "operators",
@@ -142,9 +147,11 @@ def downgrade() -> None:
     op.drop_table("mail_outbox")
     with op.batch_alter_table("operators") as batch_op:
         batch_op.drop_column("email_notifications")
+    op.drop_index("uq_apps_inbound_key_hash", table_name="apps")
     with op.batch_alter_table("apps") as batch_op:
         batch_op.drop_column("inbound_key_hash")
         batch_op.drop_column("email_delay")
-    # contacts.via_email stays on SQLite: dropping it would rebuild the table (0013).
+    # The contacts columns stay on SQLite: dropping them would rebuild the table (0013).
     if op.get_bind().dialect.name != "sqlite":
+        op.drop_column("contacts", "mail_opt_out")
         op.drop_column("contacts", "via_email")
