@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Connection
 
-from ..storage import apps
+from ..storage import apps, mail_settings
 from ..storage.apps import AppRecord, CreatedApp
 from .options import (
     Column,
@@ -174,6 +175,13 @@ def show_command(
     "--no-allow-anonymous, identify without one is refused (401 identity_required) and "
     "the widget shows nothing.",
 )
+@click.option(
+    "--email-delay",
+    type=click.IntRange(0, mail_settings.MAX_EMAIL_DELAY),
+    metavar="SECONDS",
+    help="How long the team's message waits unread (and no widget open) before it is "
+    "emailed to the contact's verified address (default 120).",
+)
 @json_option
 @click.argument("app_id", metavar="APP")
 def set_command(
@@ -186,6 +194,7 @@ def set_command(
     origins: tuple[str, ...],
     clear_origins: bool,
     allow_anonymous: bool | None,
+    email_delay: int | None,
     as_json: bool,
     app_id: str,
 ) -> None:
@@ -200,12 +209,21 @@ def set_command(
         "allowed_origins": [] if clear_origins else (list(origins) or None),
         "allow_anonymous": allow_anonymous,
     }
-    if all(value is None for value in changes.values()):
+    if all(value is None for value in changes.values()) and email_delay is None:
         raise click.UsageError(
             "nothing to change: give --identity-mode, --on-mismatch, --identifier, "
-            "--max-metadata-chars, --allowed-origin, --clear-origins or --[no-]allow-anonymous"
+            "--max-metadata-chars, --allowed-origin, --clear-origins, --[no-]allow-anonymous "
+            "or --email-delay"
         )
+
+    def change(connection: Connection) -> tuple[AppRecord, int]:
+        record = apps.update_policy(connection, app_id, **changes)
+        if email_delay is not None:
+            mail_settings.set_email_delay(connection, app_id, email_delay)
+        return record, mail_settings.email_delay_of(connection, app_id)
+
     with open_cli_backend(data_dir, database_url) as backend:
-        record = backend.database.run_sync(lambda c: apps.update_policy(c, app_id, **changes))
-    emit(record.as_dict(), as_json=as_json, text=_describe(record))
+        record, delay = backend.database.run_sync(change)
+    document = record.as_dict() | {"email_delay": delay}
+    emit(document, as_json=as_json, text=f"{_describe(record)}\nemail_delay         {delay} s")
     _warn_if_off(record)

@@ -40,6 +40,7 @@ from .routes import (
     conversations,
     demo,
     health,
+    inbound_mail,
     metrics,
     notifications_server,
     notifications_widget,
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             privacy,
             revocation,
             actions,
+            inbound_mail,
         )
     ]
     security = document_route_errors([*apis, widget_script.router])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ..storage import apps
+from ..storage import apps, mail_settings
 from .errors import ApiError
 from .identify.policy import check_origin
 from .request_context import note_app
@@ -47,6 +47,17 @@ async def server_api_app(request: Request, state: StateDep) -> str:
     if app_id is None:
         raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked")
     note_app(app_id)
+    return app_id
+
+
+async def inbound_mail_app(request: Request, state: StateDep) -> str:
+    """The app whose inbound key (``countersign mail inbound-key``) is the bearer token."""
+    key = bearer_token(request)
+    if key is None or len(key) > 200:
+        raise ApiError(401, "invalid_inbound_key", "send Authorization: Bearer <inbound key>")
+    app_id = await state.backend.database.run(lambda c: mail_settings.app_for_inbound_key(c, key))
+    if app_id is None:
+        raise ApiError(401, "invalid_inbound_key", "the inbound key is unknown or replaced")
     return app_id
 
 

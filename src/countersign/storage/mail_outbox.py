@@ -138,11 +138,11 @@ def mail_log(connection: Connection, app_id: str, limit: int = 50) -> list[dict[
     get_app(connection, app_id)
     limit = max(1, min(limit, 500))
     out = connection.execute(
-        select(MailOutbox)
+        select(MailOutbox.__table__)
         .where(MailOutbox.app_id == app_id)
         .order_by(MailOutbox.created_at.desc())
         .limit(limit)
-    ).scalars()
+    )
     entries: list[dict[str, Any]] = [
         {
             "direction": "out",
@@ -160,11 +160,11 @@ def mail_log(connection: Connection, app_id: str, limit: int = 50) -> list[dict[
         for row in out
     ]
     inbound = connection.execute(
-        select(MailInbound)
+        select(MailInbound.__table__)
         .where(MailInbound.app_id == app_id)
         .order_by(MailInbound.id.desc())
         .limit(limit)
-    ).scalars()
+    )
     entries.extend(
         {
             "direction": "in",

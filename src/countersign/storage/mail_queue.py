@@ -63,19 +63,22 @@ def claim_due(
 
 
 def _claimed(connection: Connection, mail_id: str, attempt: int) -> ClaimedMail:
-    row = connection.execute(
-        select(MailOutbox, App.name, App.email_delay)
+    mail = connection.execute(
+        select(
+            MailOutbox.__table__,
+            App.name.label("app_name"),
+            App.email_delay.label("app_email_delay"),
+        )
         .join(App, App.id == MailOutbox.app_id)
         .where(MailOutbox.id == mail_id)
     ).one()
-    mail = row[0]
     return ClaimedMail(
         id=mail.id,
         attempt=attempt,
         kind=mail.kind,
         app_id=mail.app_id,
-        app_name=row.name,
-        email_delay=int(row.email_delay),
+        app_name=mail.app_name,
+        email_delay=int(mail.app_email_delay),
         conversation_id=mail.conversation_id,
         contact_id=mail.contact_id,
         operator_id=mail.operator_id,
