@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 
 from ..vocabulary.stream import StreamItem
 from .models import (
@@ -110,6 +110,24 @@ def stream_after(
         .limit(limit)
     )
     return [StreamItem(r.app_id, r.contact_id, int(r.seq), r.type, r.data) for r in rows]
+
+
+def stream_mark(connection: Connection) -> int:
+    """The newest stream event's id, of any app: where a page rendered now stands.
+
+    Read it before what the page shows, so that any change the page might lack is
+    numbered after it (the primary key's end, no scan)."""
+    return int(connection.execute(select(func.max(StreamEvent.id))).scalar_one_or_none() or 0)
+
+
+def app_changed_since(connection: Connection, app_id: str, mark: int) -> bool:
+    """Whether ``app_id`` has a stream event numbered after ``mark`` (a range of the
+    primary key from ``mark``: only what happened since is looked at)."""
+    return bool(
+        connection.execute(
+            select(exists().where(StreamEvent.id > mark, StreamEvent.app_id == app_id))
+        ).scalar()
+    )
 
 
 # Conversations -------------------------------------------------------------------

@@ -193,3 +193,43 @@ def test_deactivating_on_the_team_page_unassigns_live(dashboard: Dashboard) -> N
         assert updated["conversation"]["assignee"] is None
         assert updated["counts"]["unassigned"] == 1
     assert rows(dashboard, "unassigned") == [conversation]
+
+
+MARK = re.compile(r'data-live-mark="(\d+)"')
+
+
+def _first_words(dashboard: Dashboard, page: Any, mark: object) -> list[str]:
+    """The live socket's opening words for a page, sending ``mark`` in the hello."""
+    with dashboard.client.websocket_connect(f"/dashboard/apps/{dashboard.app_id}/live") as live:
+        live.send_json({"csrf": csrf_of(page.text), "mark": mark})
+        words = [live.receive_json()["type"]]
+        while words[-1] != "ready":
+            words.append(live.receive_json()["type"])
+        return words
+
+
+def test_a_change_between_the_page_and_its_socket_reloads_the_page(
+    dashboard: Dashboard,
+) -> None:
+    # The page is rendered, then its socket starts: a change in between reached no
+    # watcher, so the socket's first word is "resync" (the page reloads) instead.
+    dashboard.logged_in()
+    conversation, _ = dashboard.conversation("user-1")
+    page = dashboard.client.get(dashboard.url("inbox"))
+    found = MARK.search(page.text)
+    assert found, page.text
+    mark = int(found.group(1))
+    assert mark > 0
+    assert _first_words(dashboard, page, mark) == ["ready"]
+
+    resolved = act(dashboard, conversation, "status", status="resolved")
+    assert resolved.status_code == 200, resolved.text
+    assert _first_words(dashboard, page, mark) == ["resync", "ready"]
+    fresh = dashboard.client.get(dashboard.url("inbox"))
+    fresh_mark = MARK.search(fresh.text)
+    assert fresh_mark
+    assert int(fresh_mark.group(1)) > mark
+    assert _first_words(dashboard, fresh, int(fresh_mark.group(1))) == ["ready"]
+    # A page without a mark (or a nonsense one) is not reloaded for it.
+    for nonsense in (None, "7", True, -1, 2**70):
+        assert _first_words(dashboard, page, nonsense) == ["ready"]

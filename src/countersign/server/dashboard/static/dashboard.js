@@ -298,7 +298,10 @@
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + inbox.getAttribute("data-live-url"));
-    socket.onopen = function () { socket.send(JSON.stringify({ csrf: csrf })); };
+    // The mark says what the page was rendered from: a change since then (made before
+    // this socket listened) makes the server answer "resync", and the page reloads.
+    var mark = Number(inbox.getAttribute("data-live-mark")) || 0;
+    socket.onopen = function () { socket.send(JSON.stringify({ csrf: csrf, mark: mark })); };
     socket.onmessage = function (frame) {
       var event;
       try { event = JSON.parse(frame.data); } catch (e) { return; }

@@ -23,6 +23,7 @@ from ....storage import (
     events,
     notifications,
     operators,
+    stream_log,
     team_conversations,
 )
 from ....storage import inbox as inbox_queries
@@ -73,7 +74,10 @@ def _view_of(request: Request) -> tuple[str, str]:
 def _listing(
     connection: Connection, app_id: str, operator_id: str, view: str, query: str
 ) -> dict[str, Any]:
-    """The list pane: the view's rows (a search's contacts only), the counts, the team."""
+    """The list pane: the view's rows (a search's contacts only), the counts, the team,
+    and the stream's mark read before them, which the page's live socket sends back so
+    that a change made between this read and the socket's start reloads the page."""
+    live_mark = stream_log.stream_mark(connection)
     contact_ids = None
     if query:
         found = contact_search.search_contacts(connection, app_id, query, None, limit=100)
@@ -87,6 +91,7 @@ def _listing(
         "view": view,
         "query": query,
         "views": VIEW_LABELS,
+        "live_mark": live_mark,
     }
 
 
@@ -116,6 +121,7 @@ async def thread(
     view, query = _view_of(request)
 
     def load(connection: Connection) -> dict[str, Any] | None:
+        listing = _listing(connection, app.id, operator.id, view, query)  # its mark first
         conversation = inbox_queries.conversation_of_app(connection, app.id, conversation_id)
         if conversation is None:
             return None
@@ -132,7 +138,7 @@ async def thread(
             "notifications": notifications.list_notifications(
                 connection, contact_id, view="all", limit=RECENT_NOTIFICATIONS
             )["data"],
-            "listing": _listing(connection, app.id, operator.id, view, query),
+            "listing": listing,
         }
 
     loaded = await state.backend.database.run(load)

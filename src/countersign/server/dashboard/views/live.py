@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
-from ....storage import apps, inbox, operators, team_conversations
+from ....storage import apps, inbox, operators, stream_log, team_conversations
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
 from ....vocabulary.stream import StreamItem
@@ -40,25 +41,37 @@ CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_NOT_FOUND: Final = 4404
 
 
-def _hello_csrf(text: str) -> str | None:
+@dataclass(frozen=True)
+class Hello:
+    """The page's first message: its CSRF token and, optionally, the stream mark it
+    was rendered at (:func:`countersign.storage.stream_log.stream_mark`)."""
+
+    csrf: str
+    mark: int | None
+
+
+def _hello(text: str) -> Hello | None:
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    csrf = message.get("csrf") if isinstance(message, dict) else None
-    return csrf if isinstance(csrf, str) else None
+    if not isinstance(message, dict) or not isinstance(message.get("csrf"), str):
+        return None
+    mark = message.get("mark")
+    valid_mark = isinstance(mark, int) and not isinstance(mark, bool) and 0 <= mark < 2**63
+    return Hello(message["csrf"], mark if valid_mark else None)
 
 
-async def _authorised(websocket: WebSocket, state: ServerState, app_id: str) -> int | None:
-    """``None`` when the socket may watch ``app_id``, else the close code."""
+async def _authorised(websocket: WebSocket, state: ServerState, app_id: str) -> Hello | int:
+    """The hello when the socket may watch ``app_id``, else the close code."""
     try:
         text = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_SECONDS)
     except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
         return CLOSE_BAD_HELLO
-    presented = _hello_csrf(text)
-    if presented is None:
+    hello = _hello(text)
+    if hello is None:
         return CLOSE_BAD_HELLO
-    if not csrf_matches(cookie_token(websocket, SESSION_COOKIE), presented):
+    if not csrf_matches(cookie_token(websocket, SESSION_COOKIE), hello.csrf):
         return CLOSE_UNAUTHORIZED
     if await operator_of(websocket, state) is None:
         return CLOSE_UNAUTHORIZED
@@ -66,7 +79,7 @@ async def _authorised(websocket: WebSocket, state: ServerState, app_id: str) -> 
         await state.backend.database.run(lambda c: apps.get_app(c, app_id))
     except apps.AppNotFound:
         return CLOSE_NOT_FOUND
-    return None
+    return hello
 
 
 #: What :func:`_describe` answers when the socket's session has ended meanwhile.
@@ -144,10 +157,10 @@ async def _describe(
 async def live(websocket: WebSocket, app_id: str) -> None:
     state: ServerState = websocket.app.state.countersign
     await websocket.accept()
-    refused = await _authorised(websocket, state, app_id)
-    if refused is not None:
+    hello = await _authorised(websocket, state, app_id)
+    if isinstance(hello, int):
         with contextlib.suppress(Exception):
-            await websocket.close(refused)
+            await websocket.close(hello)
         return
 
     queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
@@ -169,6 +182,10 @@ async def live(websocket: WebSocket, app_id: str) -> None:
     close_presence = state.dashboards.open(operator.id) if operator is not None else None
     receiver = asyncio.create_task(_drain_incoming(websocket))
     try:
+        if await _missed_since(state, app_id, hello.mark):
+            # Changed between the page's render and this watch: the page reloads, and
+            # the new page's mark starts after the change.
+            await websocket.send_text(json.dumps({"type": "resync"}))
         await websocket.send_text(json.dumps({"type": "ready"}))
         await _pump(websocket, state, queue, receiver)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
@@ -180,6 +197,15 @@ async def live(websocket: WebSocket, app_id: str) -> None:
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
+
+
+async def _missed_since(state: ServerState, app_id: str, mark: int | None) -> bool:
+    """Whether the app's stream has events after the page's mark (asked once the watch
+    is on, so nothing falls between the two). Team-only words such as a colleague's
+    note are not in the stream log; the page shows them at its next load."""
+    if mark is None:
+        return False
+    return await state.backend.database.run(lambda c: stream_log.app_changed_since(c, app_id, mark))
 
 
 async def _pump(
