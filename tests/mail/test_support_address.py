@@ -8,6 +8,7 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from countersign.storage.models import Contact
@@ -93,10 +94,7 @@ def test_mail_for_an_unknown_app_is_refused(mail: Mail) -> None:
     message = _support_mail(mail, "zoe@example.org", "Hello")
     del message["To"]
     message["To"] = f"support+app_nope@{DOMAIN}"
-    try:
+    with pytest.raises(smtplib.SMTPDataError) as refused:
         mail.send(message)
-    except smtplib.SMTPDataError as refused:
-        assert refused.smtp_code == 550
-    else:
-        raise AssertionError("accepted mail for an unknown app")
+    assert refused.value.smtp_code == 550
     assert _conversations_of(mail) == []
