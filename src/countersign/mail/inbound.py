@@ -21,6 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import parseaddr
 from typing import Final, Literal
@@ -67,17 +68,25 @@ class Outcome:
 def _parse(raw: bytes) -> EmailMessage | None:
     try:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        _ = parsed["From"], parsed["Message-ID"]  # header parsing may raise late
     except Exception:
         return None
     return parsed if isinstance(parsed, EmailMessage) else None
 
 
 def _header(message: Message, name: str) -> str:
+    """A header as one safe line of text. A value the parser refuses (an encoded word
+    that decodes to CR LF, to add a line) is decoded by hand, its CR LF made spaces."""
     try:
         return header_text(str(message.get(name) or ""), 2000)
-    except Exception:  # a header the parser gave up on
-        return ""
+    except Exception:
+        pass
+    for key, value in message.raw_items():  # type: ignore[attr-defined]
+        if key.lower() == name.lower():
+            try:
+                return header_text(str(make_header(decode_header(str(value)))), 2000)
+            except Exception:
+                return header_text(str(value), 2000)
+    return ""
 
 
 def _automatic(message: EmailMessage, inbound: Inbound, sender: str | None) -> str | None:
@@ -183,18 +192,19 @@ class InboundMail:
         domain = self._settings.inbound_domain
         if domain is None:
             return Outcome("refused", "no_inbound_domain")
-        automatic = _automatic(message, inbound, sender)
-        if automatic is not None:
-            return Outcome("ignored", automatic)
         headers = [_header(message, name) for name in ("Delivered-To", "X-Original-To", "To", "Cc")]
         target = our_recipient([*inbound.recipients, *headers], domain)
         if target is None:
             target = _unsubscribe_target([*inbound.recipients, *headers], domain)
         if target is None:
             return Outcome("refused", "unknown_recipient")
-        if sender is None:
-            return Outcome("refused", "no_sender")
         kind, value = target
+        app_id = _app_of_target(connection, kind, value)  # to log it under, if any
+        automatic = _automatic(message, inbound, sender)
+        if automatic is not None:
+            return Outcome("ignored", automatic, app_id=app_id)
+        if sender is None:
+            return Outcome("refused", "no_sender", app_id=app_id)
         if kind == "support":
             return self._support(connection, inbound, message, value, sender, now)
         return self._reply(
@@ -295,6 +305,14 @@ def _unsubscribe_target(values: list[str], domain: str) -> tuple[str, str] | Non
         if found is not None:
             return "unsubscribe", found.group(1)
     return None
+
+
+def _app_of_target(connection: Connection, kind: str, value: str) -> str | None:
+    if kind == "support":
+        return value
+    conversation_id = ReplyTokens.conversation_of(value)
+    found = None if conversation_id is None else conversation_parties(connection, conversation_id)
+    return None if found is None else found[0]
 
 
 def _app_exists(connection: Connection, app_id: str) -> bool:
