@@ -15,6 +15,7 @@ line of the inbound log with its reason; a refused mail's body is stored nowhere
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import hashlib
@@ -76,11 +77,9 @@ def _parse(raw: bytes) -> EmailMessage | None:
 def _header(message: Message, name: str) -> str:
     """A header as one safe line of text. A value the parser refuses (an encoded word
     that decodes to CR LF, to add a line) is decoded by hand, its CR LF made spaces."""
-    try:
+    with contextlib.suppress(Exception):
         return header_text(str(message.get(name) or ""), 2000)
-    except Exception:
-        pass
-    for key, value in message.raw_items():  # type: ignore[attr-defined]
+    for key, value in message.raw_items():
         if key.lower() == name.lower():
             try:
                 return header_text(str(make_header(decode_header(str(value)))), 2000)
