@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select, update
 from ..vocabulary.ids import token_digest
 from .apps import get_app
 from .errors import Invalid
-from .models import App
+from .models import App, Operator
 
 MAX_EMAIL_DELAY: Final = 7 * 24 * 3600
 
@@ -51,3 +51,17 @@ def app_for_inbound_key(connection: Connection, key: str) -> str | None:
         select(App.id).where(App.inbound_key_hash == token_digest(key))
     ).scalar_one_or_none()
     return None if found is None else str(found)
+
+
+def operator_wants_mail(connection: Connection, operator_id: str) -> bool:
+    found = connection.execute(
+        select(Operator.email_notifications).where(Operator.id == operator_id)
+    ).scalar_one_or_none()
+    return bool(found)
+
+
+def set_operator_mail(connection: Connection, operator_id: str, on: bool) -> None:
+    """An operator's own switch for their email (SPEC 12)."""
+    connection.execute(
+        update(Operator).where(Operator.id == operator_id).values(email_notifications=on)
+    )

@@ -23,6 +23,7 @@ from .views import (
     live,
     log,
     login,
+    mail,
     notify,
     privacy,
     public_keys,
@@ -47,6 +48,7 @@ for view in (
     install,
     log,
     webhooks,
+    mail,
     team,
     live,
 ):
