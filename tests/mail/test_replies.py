@@ -111,3 +111,18 @@ def test_a_reply_through_the_inbound_webhook(mail: Mail) -> None:
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "mail_refused"
+
+
+def test_a_sender_guessing_tokens_is_turned_away(mail: Mail) -> None:
+    conversation, email = _answered(mail, "u-17", "hal@example.org")
+    for n in range(20):
+        guess = mail.reply_to(email, "guess", sender="hal@example.org")  # type: ignore[arg-type]
+        del guess["To"]
+        guess["To"] = f"reply+{conversation}.{'a' * 25}{chr(97 + n % 26)}@in.acme.test"
+        with pytest.raises(smtplib.SMTPDataError):
+            mail.send(guess)
+    genuine = mail.reply_to(email, "Now the real one", sender="hal@example.org")  # type: ignore[arg-type]
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as turned_away:
+        mail.send(genuine)
+    assert {code for code, _ in turned_away.value.recipients.values()} == {421}
+    assert "Now the real one" not in [m["body"] for m in mail.messages(conversation)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -23,6 +23,18 @@ from .inbound import Inbound, Outcome
 log = logging.getLogger("countersign.mail")
 
 Deliver = Callable[[Inbound], Awaitable[Outcome]]
+BUSY_REFUSING: Final = "421 4.7.0 too many refused mails from your address, try again later"
+
+
+class Refusals(Protocol):
+    """Refused mail counted per client address (the server's failure limiter): a
+    sender guessing tokens or mailbox names is turned away once over the limit."""
+
+    def retry_after(self, key: str) -> int | None: ...
+
+    def fail(self, key: str) -> float: ...
+
+
 _ANSWERS: Final = {
     "accepted": "250 OK: delivered",
     "ignored": "250 OK: not delivered (automatic or empty mail)",
@@ -33,16 +45,25 @@ _REFUSALS: Final = {
 }
 
 
+def _peer(session: Session) -> str:
+    peer = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+
 class _Handler:
-    def __init__(self, settings: Settings, deliver: Deliver) -> None:
+    def __init__(self, settings: Settings, deliver: Deliver, refusals: Refusals) -> None:
         self._settings = settings
         self._deliver = deliver
+        self._refusals = refusals
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self._refusals.retry_after(_peer(session)) is not None:
+            return BUSY_REFUSING
         domain = self._settings.inbound_domain
         if domain is None or address.rpartition("@")[2].lower() != domain:
+            self._refusals.fail(_peer(session))
             return "550 5.1.1 no such mailbox here"
         if len(envelope.rcpt_tos) >= self._settings.smtp_max_recipients:
             return "452 4.5.3 too many recipients"
@@ -50,6 +71,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self._refusals.retry_after(_peer(session)) is not None:
+            return BUSY_REFUSING
         raw = envelope.original_content or envelope.content or b""
         inbound = Inbound(
             raw=raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace"),
@@ -64,6 +87,7 @@ class _Handler:
             return "451 4.3.0 try again later"
         log.info("inbound mail %s: %s", outcome.status, outcome.reason)
         if outcome.status == "refused":
+            self._refusals.fail(_peer(session))
             return _REFUSALS.get(outcome.reason, f"550 5.7.1 refused: {outcome.reason}")
         return _ANSWERS[outcome.status]
 
@@ -94,9 +118,9 @@ class _CountedSMTP(SMTP):
 
 
 class SmtpReceiver:
-    def __init__(self, settings: Settings, deliver: Deliver) -> None:
+    def __init__(self, settings: Settings, deliver: Deliver, refusals: Refusals) -> None:
         self._settings = settings
-        self._handler = _Handler(settings, deliver)
+        self._handler = _Handler(settings, deliver, refusals)
         self.open_sessions = 0
         self._server: asyncio.Server | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Final
 
 from sqlalchemy import Connection
 
@@ -21,7 +22,11 @@ from ..mail.relay import Relay
 from ..mail.tokens import KEY_PURPOSE, ReplyTokens
 from ..vocabulary.clock import utcnow
 from ..vocabulary.stream import StreamItem
+from .ratelimit import FailureLimiter, Limit
 from .state import ServerState
+
+#: Refused mails (bad tokens, forged senders, unknown mailboxes) per client address.
+REFUSED_MAIL: Final = Limit(failures=20, window_seconds=600)
 
 
 async def receive_mail(state: ServerState, mail: InboundMail, inbound: Inbound) -> Outcome:
@@ -69,7 +74,10 @@ class MailService:
             )
             tasks.append(asyncio.create_task(worker.run_until(stop)))
         if settings.smtp_port is not None:
-            self.receiver = SmtpReceiver(settings, self.deliver)
+            refusals = FailureLimiter(
+                REFUSED_MAIL, max_keys=settings.rate_limit_keys, name="refused_mail"
+            )
+            self.receiver = SmtpReceiver(settings, self.deliver, refusals)
             await self.receiver.start(settings.host, settings.smtp_port)
         return tasks
 
