@@ -4,6 +4,7 @@ one email per quiet period, threaded, only while no widget of theirs is open."""
 from __future__ import annotations
 
 import time
+from email.message import EmailMessage
 
 from tests.mail.conftest import DELAY, DOMAIN, Mail
 
@@ -21,7 +22,7 @@ def test_a_quiet_period_of_answers_is_one_email_to_the_verified_address(mail: Ma
     assert str(message["To"]) == "ada@example.org"
     assert str(message["Reply-To"]).startswith("reply+")
     assert str(message["Reply-To"]).endswith("@" + DOMAIN)
-    assert str(message["List-Unsubscribe"]).startswith("<mailto:unsubscribe+")
+    assert str(message["List-Unsubscribe"]).startswith("<mailto:unsub+")
     assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_content_type() == "multipart/alternative"
     text, html = email.text(), email.html()
@@ -76,3 +77,22 @@ def test_an_open_widget_holds_the_email_until_it_closes(mail: Mail) -> None:
         assert entry["reason"] == "widget_open"
     (email,) = mail.relay.wait_for(1, timeout=DELAY * 3 + 5)
     assert "Are you there?" in email.text()
+
+
+def test_the_list_unsubscribe_address_stops_the_email(mail: Mail) -> None:
+    token = mail.verified_user("u-5", "eve@example.org")
+    conversation = mail.start_conversation(token)
+    mail.answer(conversation, "One")
+    (email,) = mail.relay.wait_for(1)
+    address = str(email.message["List-Unsubscribe"]).removeprefix("<mailto:").split("?")[0]
+    assert len(address.split("@")[0]) <= 64
+    stop = EmailMessage()
+    stop["From"] = "eve@example.org"
+    stop["To"] = address
+    stop["Subject"] = "unsubscribe"
+    stop.set_content("unsubscribe")
+    mail.send(stop)
+    mail.answer(conversation, "Two")
+    time.sleep(DELAY + 1.0)
+    assert len(mail.relay.received) == 1
+    assert "unsubscribed" in [e["reason"] for e in mail.log() if e["direction"] == "in"]

@@ -3,7 +3,7 @@
 - ``reply+<token>@``: the token must verify for its conversation (``tokens.py``) and
   ``From`` must be the contact's own address (their verified email, or an email
   contact's); then the reply, without its quoted history, is the contact's message.
-- ``unsubscribe+<token>@``: the same checks; the contact gets no more email.
+- ``unsub+<token>@``: the same checks; the contact gets no more email.
 - ``support+<app_id>@``: a new conversation of the sender's email contact (never
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
@@ -299,7 +299,7 @@ class InboundMail:
 def _unsubscribe_target(values: list[str], domain: str) -> tuple[str, str] | None:
     for value in values:
         found = re.search(
-            r"unsubscribe\+([A-Za-z0-9_.\-]{1,60})@" + re.escape(domain), value, re.IGNORECASE
+            r"unsub\+([A-Za-z0-9_.\-]{1,60})@" + re.escape(domain), value, re.IGNORECASE
         )
         if found is not None:
             return "unsubscribe", found.group(1)

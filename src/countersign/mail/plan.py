@@ -111,7 +111,7 @@ def _for_contact(
         message_id=_message_id(claimed, settings),
         thread=mail_outbox.thread_ids(connection, claimed.conversation_id),
         reply_to=None if domain is None else reply_address(token, domain),
-        unsubscribe=None if domain is None else f"unsubscribe+{token}@{domain}",
+        unsubscribe=None if domain is None else f"unsub+{token}@{domain}",
         date=now,
     )
     context = {

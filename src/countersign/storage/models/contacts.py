@@ -58,7 +58,7 @@ class Contact(Base):
     # True for an email contact: someone who wrote to the support address. Never
     # verified (anyone can write a From line), never merged into a verified contact.
     via_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Set by mail to unsubscribe+TOKEN@ (the List-Unsubscribe of every email sent).
+    # Set by mail to unsub+TOKEN@ (the List-Unsubscribe of every email sent).
     mail_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The last seq of this contact's live stream (see StreamEvent).
     stream_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
