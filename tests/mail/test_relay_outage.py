@@ -4,6 +4,7 @@ refuses for good: the email is given up on, ``email.failed`` is its webhook."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from tests.mail.conftest import DELAY, Mail
 
@@ -38,3 +39,22 @@ def test_a_relay_that_refuses_for_good_ends_the_email(mail: Mail) -> None:
     assert entry["status"] == "dead"
     assert entry["attempts"] == 1
     assert "554" in str(entry["last_error"])
+
+
+def test_the_queue_and_its_attempts_are_in_the_metrics(make_mail: Callable[..., Mail]) -> None:
+    mail = make_mail(metrics_token="metrics-token-for-the-mail-test-0001")
+    mail.relay.stop()
+    token = mail.verified_user("u-32", "cy@example.org")
+    mail.answer(mail.start_conversation(token), "Queued")
+    scrape = lambda: (
+        mail.harness.client.get(  # noqa: E731
+            "/metrics", headers={"Authorization": "Bearer metrics-token-for-the-mail-test-0001"}
+        ).text
+    )
+    assert "countersign_mail_queue_depth 1.0" in scrape()
+    mail.relay.start()
+    mail.relay.wait_for(1)
+    mail.settled()
+    text = scrape()
+    assert "countersign_mail_queue_depth 0.0" in text
+    assert 'countersign_mail_attempts_total{outcome="sent"}' in text
