@@ -47,7 +47,7 @@ def test_the_queue_and_its_attempts_are_in_the_metrics(make_mail: Callable[..., 
     token = mail.verified_user("u-32", "cy@example.org")
     mail.answer(mail.start_conversation(token), "Queued")
     scrape = lambda: (
-        mail.harness.client.get(  # noqa: E731
+        mail.harness.client.get(
             "/metrics", headers={"Authorization": "Bearer metrics-token-for-the-mail-test-0001"}
         ).text
     )
