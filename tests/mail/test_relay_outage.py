@@ -46,11 +46,11 @@ def test_the_queue_and_its_attempts_are_in_the_metrics(make_mail: Callable[..., 
     mail.relay.stop()
     token = mail.verified_user("u-32", "cy@example.org")
     mail.answer(mail.start_conversation(token), "Queued")
-    scrape = lambda: (
-        mail.harness.client.get(
-            "/metrics", headers={"Authorization": "Bearer metrics-token-for-the-mail-test-0001"}
-        ).text
-    )
+
+    def scrape() -> str:
+        headers = {"Authorization": "Bearer metrics-token-for-the-mail-test-0001"}
+        return str(mail.harness.client.get("/metrics", headers=headers).text)
+
     assert "countersign_mail_queue_depth 1.0" in scrape()
     mail.relay.start()
     mail.relay.wait_for(1)
