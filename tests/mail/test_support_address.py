@@ -66,6 +66,14 @@ def test_support_mail_becomes_an_email_contacts_conversation_and_is_answered_by_
     assert [m["body"] for m in mail.messages(conversation_id)][-1] == "One more thing"
 
 
+def test_the_same_support_mail_delivered_twice_is_one_message(mail: Mail) -> None:
+    message = _support_mail(mail, "zoe@example.org", "Only once")
+    mail.send(message)
+    mail.send(message)
+    (conversation,) = _conversations_of(mail)
+    assert len(mail.messages(str(conversation["id"]))) == 1
+
+
 def test_an_email_contact_is_never_the_verified_user_of_that_address(mail: Mail) -> None:
     token = mail.verified_user("u-20", "zoe@example.org")
     verified = mail.start_conversation(token, "From the widget")

@@ -243,7 +243,9 @@ class InboundMail:
             return Outcome("refused", "unknown_app")  # logged without the app: no such row
         name = header_text(parseaddr(_header(message, "From"))[0], 255) or None
         contact_id = contacts.email_contact(connection, app_id, sender, name, now)
-        threaded = _MESSAGE_IDS.findall(
+        # Its own Message-ID first: the same mail delivered again goes where it went.
+        own = _message_id(message)
+        threaded = ([own] if own else []) + _MESSAGE_IDS.findall(
             f"{_header(message, 'In-Reply-To')} {_header(message, 'References')}"
         )
         conversation_id = mail_outbox.conversation_of_message_id(connection, app_id, threaded)
