@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -42,6 +43,21 @@ def _unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+_EXTENSIONS_READY: list[bool] = []
+
+
+def _shared_extensions(admin: Any) -> None:
+    """pg_trgm (migration 0013) in ``public``, once: left to the first test's migration
+    it would live in that test's schema and go with it when the schema is dropped, and
+    every later test would install it again, racing the other workers."""
+    if _EXTENSIONS_READY:
+        return
+    with admin.transaction():
+        admin.execute("SELECT pg_advisory_xact_lock(72677)")  # the other xdist workers
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    _EXTENSIONS_READY.append(True)
+
+
 @contextlib.contextmanager
 def postgres_schema() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
@@ -54,6 +70,7 @@ def postgres_schema() -> Iterator[str]:
     schema = f"cs_test_{secrets.token_hex(6)}"
     try:
         with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=3) as admin:
+            _shared_extensions(admin)
             admin.execute(f'CREATE SCHEMA "{schema}"')
     except psycopg.OperationalError as error:
         _unavailable("PostgreSQL at " + POSTGRES_SERVER, error)

@@ -36,11 +36,16 @@ def test_identify_benchmark_runs() -> None:
         if IN_CI:
             pytest.fail(f"{message}; CI must install it, never skip this")
         pytest.skip(message)
-    output = run_benchmark("identify.py", "--seconds", "1", "--connections", "8")
-    rows = {line.split()[0] for line in output.splitlines() if line.strip()}
-    assert {"server", "identify", "bare"} <= rows, output
-    assert "ratio identify/bare:" in output
-    assert "p99 identify:" in output
+    output = run_benchmark(
+        "identify.py", "--seconds", "1", "--connections", "8",
+        "--users", "200", "--returning", "50", "--busy", "5",
+    )  # fmt: skip
+    for case in ("first", "returning", "read", "read20", "inbox"):
+        rows = [line.split() for line in output.splitlines() if line.startswith(case + " ")]
+        assert ["countersign"] in [row[1:2] for row in rows], output
+        assert ["bare", "ASGI"] in [row[1:3] for row in rows], output
+        assert ["ratio"] in [row[1:2] for row in rows], output
+    assert output.count("p99 ") >= 2, output  # first visit and returning have a p99 budget
     assert "INVALID" not in output
 
 

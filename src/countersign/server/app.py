@@ -23,11 +23,11 @@ from ..webhooks.delivery import DeliveryWorker
 from . import access_log
 from . import openapi as openapi_docs
 from .action_limits import ActionLimits
+from .ahead import CountersignAPI
 from .app_directory import AppDirectory
 from .cors import WidgetCors
 from .dashboard import site as dashboard_site
 from .errors import documented_error, install_error_handlers
-from .identify.fast_path import CountersignAPI
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             if backend is None:
                 opened.close()
 
-    app = CountersignAPI(  # FastAPI, with identify ahead of the middleware: fast_path.py
+    app = CountersignAPI(  # FastAPI, with the hot routes ahead of the middleware: ahead.py
         title="Countersign",
         version=__version__,
         summary="Verified identities for your chat and notification widget",

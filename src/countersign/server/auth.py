@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
@@ -12,8 +12,10 @@ from ..storage import apps, mail_settings
 from .errors import ApiError
 from .identify.policy import check_origin
 from .request_context import note_app
-from .sessions import SessionView, open_session
-from .state import StateDep
+from .sessions import SessionView, open_session_and_read
+from .state import ServerState, StateDep
+
+T = TypeVar("T")
 
 
 def bearer_token(request: Request) -> str | None:
@@ -26,10 +28,24 @@ def bearer_token(request: Request) -> str | None:
 
 async def widget_session(request: Request, state: StateDep) -> SessionView:
     """The live session named by the bearer token, checked against the app's origins."""
+    session, _ = await widget_session_and_read(request, state, _nothing)
+    return session
+
+
+def _nothing(_connection: Connection, _session: SessionView) -> None:
+    return None
+
+
+async def widget_session_and_read(
+    request: Request, state: ServerState, read: Callable[[Connection, SessionView], T]
+) -> tuple[SessionView, T]:
+    """:func:`widget_session`, with ``read`` run for the session in the transaction
+    that checked it (sessions.open_session_and_read); its result is given out only
+    once the origin has passed too."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "invalid_session", "send Authorization: Bearer <session_token>")
-    session = await open_session(state, token)
+    session, result = await open_session_and_read(state, token, read)
     if session is None:
         raise ApiError(401, "invalid_session", "the session is unknown, expired or revoked")
     config = await state.directory.get(session.app_id)
@@ -37,7 +53,7 @@ async def widget_session(request: Request, state: StateDep) -> SessionView:
         raise ApiError(401, "invalid_session", "the session's app no longer exists")
     check_origin(config, request.headers.get("origin"))
     note_app(session.app_id)
-    return session
+    return session, result  # type: ignore[return-value]  # read ran: the session is live
 
 
 async def _keyed_app(

@@ -7,7 +7,7 @@ raw path, so ids cannot grow the number of series; a request that matched nothin
 ``--log-format json --access-log`` each request is one ``countersign.access`` line with
 its method, route, redacted path, status and duration; in the plain format uvicorn
 writes the access line. Identify is answered before the middleware
-(``identify/fast_path.py``) and calls :func:`finish` itself.
+(``server/ahead.py``) and calls :func:`finish` itself.
 """
 
 from __future__ import annotations

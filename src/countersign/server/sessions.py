@@ -3,14 +3,20 @@ what the browser's session acts as now (its visitor row)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection
 
 from ..storage.contacts import IdentityStatus
 from ..storage.identities import BrowserSession, browser_session
 from ..vocabulary.clock import utcnow
 from .session_tokens import TokenClaims
 from .state import ServerState
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +75,26 @@ def has_ended(session: SessionView, browser: BrowserSession | None, now: datetim
 
 async def open_session(state: ServerState, token: str) -> SessionView | None:
     """The live session of a bearer token, or None (unknown, forged, ended)."""
+    session, _ = await open_session_and_read(state, token, _nothing)
+    return session
+
+
+def _nothing(_connection: Connection, _session: SessionView) -> None:
+    return None
+
+
+async def open_session_and_read(
+    state: ServerState, token: str, read: Callable[[Connection, SessionView], T]
+) -> tuple[SessionView | None, T | None]:
+    """:func:`open_session`, and ``read`` for a live one in the same read transaction
+    (a widget read costs one transaction, not two; the snapshot the session was
+    checked in is the one ``read`` sees)."""
     claims = state.session_tokens.open(token)
     if claims is None or claims.expires_at <= utcnow():
-        return None  # refused without touching the database
-    browser = await state.backend.database.run(lambda c: browser_session(c, claims.visitor_id))
-    return live_session(claims, browser, utcnow())
+        return None, None  # refused without touching the database
+
+    def check_then_read(connection: Connection) -> tuple[SessionView | None, T | None]:
+        session = live_session(claims, browser_session(connection, claims.visitor_id), utcnow())
+        return session, None if session is None else read(connection, session)
+
+    return await state.backend.database.read(check_then_read)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary.ids import new_row_id, well_formed_id
@@ -28,6 +28,7 @@ from .models import (
     Conversation,
     Message,
 )
+from .prepared import Prepared
 
 AuthorType = Literal["contact", "operator", "bot", "note"]
 
@@ -61,6 +62,38 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
         "message_count": int(row.message_count or 0),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+    }
+
+
+_NEWEST_FIRST = (Conversation.updated_at.desc(), Conversation.id.desc())
+
+# A contact's conversations, a page at a time: every widget open reads the first,
+# so both are compiled once (storage/prepared.py).
+_OF_CONTACT = select(*_CONVERSATION_COLUMNS).where(
+    Conversation.contact_id == bindparam("b_contact_id")
+)
+_FIRST_PAGE = Prepared(_OF_CONTACT.order_by(*_NEWEST_FIRST).limit(bindparam("b_limit")))
+_LATER_PAGE = Prepared(
+    _OF_CONTACT.where(
+        (Conversation.updated_at < bindparam("b_moment"))
+        | (
+            (Conversation.updated_at == bindparam("b_moment"))
+            & (Conversation.id < bindparam("b_last_id"))
+        )
+    )
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("b_limit"))
+)
+
+
+def _page_row(values: tuple[Any, ...]) -> dict[str, Any]:
+    conversation_id, contact_id, message_count, created_at, updated_at = values
+    return {
+        "id": conversation_id,
+        "contact_id": contact_id,
+        "message_count": int(message_count or 0),
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
     }
 
 
@@ -105,21 +138,16 @@ def list_conversations(
 ) -> Page:
     """Newest activity first."""
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(*_CONVERSATION_COLUMNS).where(Conversation.contact_id == contact_id)
+    params: dict[str, Any] = {"b_contact_id": contact_id, "b_limit": limit + 1}
+    statement = _FIRST_PAGE
     if cursor:
         updated, last_text = decode_cursor(cursor, 2)
-        moment, last_id = cursor_time(updated), cursor_id(last_text, "cnv")
-        query = query.where(
-            (Conversation.updated_at < moment)
-            | ((Conversation.updated_at == moment) & (Conversation.id < last_id))
-        )
-    rows = connection.execute(
-        query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit + 1)
-    ).all()
-    page = [_conversation_dict(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    last = rows[limit - 1] if more else None
-    next_cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
+        params["b_moment"], params["b_last_id"] = cursor_time(updated), cursor_id(last_text, "cnv")
+        statement = _LATER_PAGE
+    found = statement.rows(connection, params)
+    page = [_page_row(values) for values in found[:limit]]
+    last = page[-1] if len(found) > limit else None
+    next_cursor = encode_cursor(last["updated_at"], last["id"]) if last else None
     return Page(page, next_cursor)
 
 

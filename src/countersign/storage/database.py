@@ -41,6 +41,9 @@ T = TypeVar("T")
 # hundreds of others (each holds the event loop for tens of microseconds).
 MAX_GROUP: Final = 64
 
+#: Set in a SQLite connection's info while :meth:`Database.read` runs on it.
+_READING: Final = "countersign_reading"
+
 _Pending = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
 
 
@@ -74,8 +77,11 @@ def _sqlite_engine(url: str) -> Engine:
         # Take the write lock up front so two processes (a server and a CLI command)
         # queue on busy_timeout instead of failing on a lock upgrade. On the driver's
         # own connection: through exec_driver_sql this one statement cost every
-        # transaction ~8 µs of SQLAlchemy's execution machinery.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        # transaction ~8 µs of SQLAlchemy's execution machinery. A read (Database.read)
+        # begins a plain deferred transaction: a snapshot, no write lock.
+        reading = connection.info.get(_READING, False)
+        driver = connection.connection.driver_connection
+        driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
@@ -125,6 +131,28 @@ class Database:
                     yield self._held
         finally:
             TRANSACTION_SECONDS.observe(time.perf_counter() - started)
+
+    def read_sync(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work``, which only reads, in a transaction of its own: on SQLite a
+        deferred one (a consistent snapshot without the write lock, so a read never
+        queues behind another process's write); elsewhere as :meth:`run_sync`."""
+        if not self.is_sqlite:
+            return self.run_sync(work)
+        with self._exclusive:
+            if self._held is None or self._held.closed:
+                self._held = self.engine.connect()
+            self._held.info[_READING] = True
+            try:
+                with self._transaction() as connection:
+                    return work(connection)
+            finally:
+                self._held.info[_READING] = False
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """:meth:`read_sync` from async code: inline on SQLite, in a thread elsewhere."""
+        if self.is_sqlite:
+            return self.read_sync(work)
+        return await anyio.to_thread.run_sync(self.run_sync, work)
 
     def run_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction, committed when it returns."""

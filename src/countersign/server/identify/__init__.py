@@ -4,7 +4,7 @@ A request's path, and the benchmark each shortcut serves (``benchmarks/identify.
 measures a first visit, a returning browser and a session read against a bare ASGI
 app in the same run):
 
-1. ``fast_path.py`` -- the app class answers this one path and method itself, ahead of
+1. ``server/ahead.py`` -- the app class answers this one path and method itself, ahead of
    the middleware stack and the router, with the one error shape and the widget's
    CORS headers (the layers it skips cost identify ~25 %).
 2. ``handler.py`` -- the strict msgspec body decode (``server/body.py``; a fraction of

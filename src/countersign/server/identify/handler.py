@@ -1,6 +1,6 @@
 """The identify request, handled: policy, limits, the grouped write, the session.
 
-Called by the fast path (``fast_path.py``) for every identify that reaches the app,
+Called by the fast path (``server/ahead.py``) for every identify that reaches the app,
 and by the documented route in ``routes/widget.py`` for any that reach the router.
 """
 

@@ -20,14 +20,15 @@ from ...storage import conversations
 from ...storage.conversations import Draft
 from ...vocabulary.clock import utcnow
 from ...vocabulary.stream import StreamItem
-from ..auth import SessionDep
+from ..auth import SessionDep, widget_session_and_read
 from ..body import read_model
 from ..client_ip import client_ip
 from ..errors import ApiError, documented_errors
 from ..openapi import json_body
 from ..query_params import CursorParam
 from ..ratelimit import per_address
-from ..state import StateDep, with_events
+from ..sessions import SessionView
+from ..state import ServerState, StateDep, with_events
 from ..text import json_meta, storable_json, storable_text, text_meta
 
 router = APIRouter(prefix="/v1/widget", tags=["widget"])
@@ -68,14 +69,37 @@ def _client_id(value: str | None) -> str | None:
     return storable_text(value, "client_id", max_chars=64)
 
 
+LIST_LIMIT_MAX = 100
+
+
+# GETs of exactly this path with no query or a plain ``?limit=N`` are answered ahead of
+# the app by server/ahead.py, through list_for_session; the route stays for the rest.
 @router.get("/conversations", summary="This session's conversations, newest activity first")
 async def list_conversations(
     session: SessionDep,
     state: StateDep,
-    limit: int = Query(50, ge=1, le=100),
+    limit: int = Query(50, ge=1, le=LIST_LIMIT_MAX),
     cursor: CursorParam = None,
 ) -> Response:
-    page = await state.backend.database.run(
+    return await _listed(state, session, limit, cursor)
+
+
+async def list_for_session(request: Request, limit: int) -> Response:
+    """The first page of the session's conversations, for the lean path: read in the
+    transaction that checks the session."""
+    state: ServerState = request.app.state.countersign
+    _, page = await widget_session_and_read(
+        request,
+        state,
+        lambda c, session: conversations.list_conversations(c, session.contact_id, limit=limit),
+    )
+    return json_response(page.as_dict())
+
+
+async def _listed(
+    state: ServerState, session: SessionView, limit: int, cursor: str | None
+) -> Response:
+    page = await state.backend.database.read(
         lambda c: conversations.list_conversations(
             c, session.contact_id, limit=limit, cursor=cursor
         )

@@ -24,7 +24,7 @@ def _json(document: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(document), status, media_type="application/json")
 
 
-# POSTs to exactly this path are answered ahead of the app by identify/fast_path.py; the
+# POSTs to exactly this path are answered ahead of the app by server/ahead.py; the
 # route documents identify and serves any that reach the router (a mounted app).
 router.add_api_route(
     "/identify",

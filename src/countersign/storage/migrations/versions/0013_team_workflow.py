@@ -78,6 +78,10 @@ def _sqlite_index() -> None:
 
 def _postgres_index() -> None:
     # pg_trgm ships with PostgreSQL (contrib) and is a trusted extension since 13.
+    # IF NOT EXISTS does not hold against a concurrent CREATE (two nodes migrating a
+    # new database at once: a unique violation), so this transaction takes a lock
+    # first; it is released at commit.
+    op.execute("SELECT pg_advisory_xact_lock(72677)")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     schema = (
         op.get_bind()
