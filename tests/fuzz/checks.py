@@ -10,7 +10,8 @@ Schemathesis' ``positive_data_acceptance`` says a request that fits the document
 not be refused. That holds here except where the answer depends on what is stored, not
 on the request's form, which no schema can state: a well-formed cursor this server never
 handed out, a notification category the app has not created, an assignee who is no
-active operator, or a snooze time that is already past (or over a year ahead). Those are answered 422
+active operator, a snooze time that is already past (or over a year ahead), or a read
+position beyond the conversation's last message. Those are answered 422
 with codes of their own; this check is the stock one with exactly those let through. So is
 a received email the server refuses (403 ``mail_refused``): whether a reply token verifies
 and its sender is the contact's depends on the conversations stored.
@@ -29,7 +30,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 #: Error codes whose refusal depends on stored data, as a 404 does.
 DATA_DEPENDENT: Final = frozenset(
-    {"invalid_cursor", "unknown_category", "unknown_assignee", "invalid_snooze"}
+    {
+        "invalid_cursor",
+        "unknown_category",
+        "unknown_assignee",
+        "invalid_snooze",
+        "seq_out_of_range",
+    }
 )
 
 

@@ -96,3 +96,35 @@ def test_the_list_unsubscribe_address_stops_the_email(mail: Mail) -> None:
     time.sleep(DELAY + 1.0)
     assert len(mail.relay.received) == 1
     assert "unsubscribed" in [e["reason"] for e in mail.log() if e["direction"] == "in"]
+
+
+def _read(mail: Mail, token: str, conversation: str, up_to_seq: int) -> None:
+    read = mail.harness.client.post(
+        f"/v1/widget/conversations/{conversation}/read",
+        json={"up_to_seq": up_to_seq},
+        headers=mail.harness.session_headers(token),
+    )
+    assert read.status_code in (200, 204), read.text
+
+
+def test_reading_in_the_widget_cancels_the_email_not_yet_sent(mail: Mail) -> None:
+    token = mail.verified_user("u-6", "fay@example.org")
+    conversation = mail.start_conversation(token)
+    mail.answer(conversation, "Seen in the widget")  # seq 2
+    _read(mail, token, conversation, 2)  # on another device, with no stream open here
+    time.sleep(DELAY + 1.0)
+    assert mail.relay.received == []
+    (entry,) = mail.settled()
+    assert entry["status"] == "cancelled"
+    assert entry["reason"] == "read_in_widget"
+
+
+def test_only_what_is_still_unread_is_mailed(mail: Mail) -> None:
+    token = mail.verified_user("u-7", "gil@example.org")
+    conversation = mail.start_conversation(token)
+    mail.answer(conversation, "Read already")  # seq 2
+    mail.answer(conversation, "Not read yet")  # seq 3
+    _read(mail, token, conversation, 2)
+    (email,) = mail.relay.wait_for(1)
+    assert "Not read yet" in email.text()
+    assert "Read already" not in email.text()

@@ -11,7 +11,8 @@ import pytest
 from countersign.realtime import redis_broker
 from countersign.realtime.hub import StreamHub
 from countersign.realtime.redis_broker import RedisBroker
-from countersign.vocabulary.stream import StreamItem
+from countersign.realtime.signals import app_key
+from countersign.vocabulary.stream import Signal, StreamItem
 
 from .conftest import RedisProcess
 
@@ -110,6 +111,42 @@ def test_events_dropped_while_a_publish_was_in_flight_are_announced(
             assert set(receiver_hub.delivered) <= {1, 2}
         finally:
             private_redis.resume()
+            await sender.close()
+            await receiver.close()
+
+    run(scenario)
+
+
+def test_a_typing_signal_reaches_the_other_node_beside_the_stream(
+    private_redis: RedisProcess,
+) -> None:
+    """A signal crosses to the other node's listeners, never through its stream
+    delivery (no seq to order or replay by), and takes no part in resyncs."""
+
+    async def scenario() -> None:
+        sender_hub, receiver_hub = RecordingHub(), RecordingHub()
+        sender = RedisBroker(private_redis.url, sender_hub)
+        receiver = RedisBroker(private_redis.url, receiver_hub)
+        heard: list[Signal] = []
+        here: list[Signal] = []
+        receiver_hub.signals.listen(app_key("app"), heard.append)
+        sender_hub.signals.listen(app_key("app"), here.append)
+        await sender.start()
+        await receiver.start()
+        try:
+            await asyncio.wait_for(sender.connected.wait(), 5)
+            await asyncio.wait_for(receiver.connected.wait(), 5)
+            resyncs = receiver_hub.resyncs
+            data = {"conversation_id": "cnv_1", "author": {"type": "contact", "name": None}}
+            typing = Signal("app", "contact", "team", "typing", data)
+            await sender.signal(typing)
+            assert here == [typing]  # this node's own listeners: at once
+            await sender.publish([item(1)])
+            await until(lambda: receiver_hub.delivered == [1], 5, "the stream event")
+            await until(lambda: heard == [typing], 5, "the signal on the other node")
+            assert sender_hub.delivered == [1]  # the signal was no stream event
+            assert receiver_hub.resyncs == resyncs
+        finally:
             await sender.close()
             await receiver.close()
 

@@ -47,6 +47,12 @@ WALK: dict[tuple[str, str], Call] = {
         json={"body": "after the note"},
         headers=h,
     ),
+    ("POST", "/v1/widget/conversations/{conversation_id}/typing"): lambda c, h, ids: c.post(
+        f"/v1/widget/conversations/{ids['conversation']}/typing", headers=h
+    ),
+    ("POST", "/v1/widget/conversations/{conversation_id}/read"): lambda c, h, ids: c.post(
+        f"/v1/widget/conversations/{ids['conversation']}/read", json={"up_to_seq": 0}, headers=h
+    ),
     ("POST", "/v1/widget/events"): lambda c, h, ids: c.post(
         "/v1/widget/events", json={"name": "clicked"}, headers=h
     ),

@@ -23,7 +23,7 @@ from email.utils import parseaddr
 from sqlalchemy import Connection
 
 from ..settings import Settings
-from ..storage import mail_outbox, mail_queue, read_positions
+from ..storage import mail_outbox, mail_queue, reads
 from .addresses import reply_address
 from .compose import Envelope, build
 from .tokens import ReplyTokens
@@ -86,7 +86,7 @@ def _for_contact(
     address = mail_outbox.mail_address(connection, claimed.contact_id)
     if address is None:
         return Skip("cancelled", "no_verified_address")
-    read = read_positions.contact_read_seq(connection, claimed.conversation_id)
+    read = reads.contact_read_seq(connection, claimed.conversation_id) or 0
     after = max(claimed.from_seq - 1, read)
     messages = mail_queue.messages_between(
         connection, claimed.conversation_id, after, claimed.up_to_seq, TEAM_AUTHORS

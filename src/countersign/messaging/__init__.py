@@ -11,11 +11,14 @@ and then publishes the returned stream events (``ServerState.commit_and_publish`
 
 from .conversations import Posted, post_message, start_conversation
 from .events import track_event
+from .reads import contact_read, team_read
 
 __all__ = [
     "Posted",
+    "contact_read",
     "post_message",
     "start_conversation",
+    "team_read",
     "track_event",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..vocabulary.stream import StreamItem
+from ..vocabulary.stream import Signal, StreamItem
 from .hub import SessionEnd, StreamHub
 
 
@@ -19,6 +19,10 @@ class Broker(Protocol):
     async def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
         """Close every node's streams of these sessions (logout, another identity):
         this node's before it returns, the others' as soon as they hear of it."""
+
+    async def signal(self, signal: Signal) -> None:
+        """Deliver a live-only signal (typing) on every node, best effort: never
+        stored, never waits, lost when the link between nodes is down."""
 
     async def close(self) -> None: ...
 
@@ -38,6 +42,9 @@ class LocalBroker:
 
     async def end_sessions(self, ended: Sequence[SessionEnd]) -> None:
         self._hub.end_sessions(ended)
+
+    async def signal(self, signal: Signal) -> None:
+        self._hub.signals.deliver(signal)
 
     async def close(self) -> None:
         return None

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from ..vocabulary.stream import StreamItem
+from .signals import SignalBoard
 
 log = logging.getLogger("countersign.realtime")
 
@@ -104,6 +105,8 @@ class StreamHub:
         self._by_contact: dict[str, set[Subscriber]] = defaultdict(set)
         self._by_app: dict[str, set[Callable[[StreamItem], None]]] = defaultdict(set)
         self._enders: set[EndSessions] = set()
+        # Typing and other seq-less signals: their own listeners, never a Subscriber.
+        self.signals = SignalBoard()
 
     def watch_endings(self, callback: EndSessions) -> Callable[[], None]:
         """``callback(ended)`` whenever browsers' sessions end."""

@@ -26,7 +26,7 @@ import redis.asyncio as redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from ..vocabulary.stream import StreamItem
+from ..vocabulary.stream import Signal, StreamItem
 from .hub import SessionEnd, StreamHub
 
 log = logging.getLogger("countersign.realtime")
@@ -50,6 +50,11 @@ class _Envelope(msgspec.Struct):
     items: list[dict[str, Any]]
     resync: bool = False
     ended: list[SessionEnd] = []  # sessions that ended: close their streams
+    signals: list[dict[str, Any]] = []  # live-only (typing): no seq, never replayed
+
+
+# What the publisher sends: stream items, ended sessions, signals (each as a list).
+_Outgoing = tuple[list[dict[str, Any]], list[SessionEnd], list[dict[str, Any]]]
 
 
 def _wire(item: StreamItem) -> dict[str, Any]:
@@ -69,10 +74,8 @@ class RedisBroker:
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=5
         )
-        # Each entry: stream items, and visitor ids whose streams must close.
-        self._outbox: asyncio.Queue[tuple[list[dict[str, Any]], list[SessionEnd]]] = asyncio.Queue(
-            OUTBOX_MAX
-        )
+        # Each entry: stream items, visitor ids whose streams must close, and signals.
+        self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue(OUTBOX_MAX)
         self._tasks: list[asyncio.Task[None]] = []
         # Counts of events lost to publishing, and of those the other nodes were told
         # about: while they differ, the next envelope that gets through says "resync".
@@ -93,7 +96,7 @@ class RedisBroker:
         if not items:
             return
         try:
-            self._outbox.put_nowait(([_wire(item) for item in items], []))
+            self._outbox.put_nowait(([_wire(item) for item in items], [], []))
         except asyncio.QueueFull:
             self._failed("too many events waiting for Redis")
 
@@ -105,7 +108,21 @@ class RedisBroker:
         if not ended:
             return
         with contextlib.suppress(asyncio.QueueFull):
-            self._outbox.put_nowait(([], list(ended)))
+            self._outbox.put_nowait(([], list(ended), []))
+
+    async def signal(self, signal: Signal) -> None:
+        """Deliver to this node's listeners now; queue for the others. A full outbox
+        drops it quietly: a signal is not in the log, so there is nothing to resync."""
+        self._hub.signals.deliver(signal)
+        raw = {
+            "app_id": signal.app_id,
+            "contact_id": signal.contact_id,
+            "to": signal.to,
+            "type": signal.type,
+            "data": signal.data,
+        }
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbox.put_nowait(([], [], [raw]))
 
     # Publishing ------------------------------------------------------------------
 
@@ -117,12 +134,19 @@ class RedisBroker:
         attempt = 0
         while True:
             ended: list[SessionEnd] = []
+            signals: list[dict[str, Any]] = []
             if self._behind and self._outbox.empty():
                 items: list[dict[str, Any]] = []  # a bare resync notice
             else:
-                items, ended = await self._outbox.get()
+                items, ended, signals = await self._outbox.get()
             losses = self._losses
-            envelope = _Envelope(self._node, items, resync=losses != self._announced, ended=ended)
+            envelope = _Envelope(
+                self._node,
+                items,
+                resync=losses != self._announced,
+                ended=ended,
+                signals=signals,
+            )
             try:
                 async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                     await self._client.publish(CHANNEL, msgspec.json.encode(envelope))
@@ -217,6 +241,11 @@ class RedisBroker:
                 self._hub.deliver(msgspec.convert(raw, StreamItem))
             except msgspec.ValidationError:
                 log.warning("ignored a malformed stream item on %s", CHANNEL)
+        for raw in envelope.signals:
+            try:
+                self._hub.signals.deliver(msgspec.convert(raw, Signal))
+            except msgspec.ValidationError:
+                log.warning("ignored a malformed signal on %s", CHANNEL)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -25,6 +25,7 @@ from .identify.jwks import JwksRefresh
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .session_tokens import SessionTokens
+from .typing_limit import TypingLimit
 
 log = logging.getLogger("countersign.server")
 
@@ -44,6 +45,7 @@ class ServerState:
     session_tokens: SessionTokens
     action_limits: ActionLimits = field(default_factory=ActionLimits)
     jwks: JwksRefresh = field(default_factory=JwksRefresh)  # unknown kids: SPEC 15
+    typing_limit: TypingLimit = field(default_factory=TypingLimit)  # SPEC 11
     # Email (SPEC 12): operators' dashboards open here, and received mail's way in.
     dashboards: OpenDashboards = field(default_factory=OpenDashboards)
     inbound_mail: InboundMail | None = None

@@ -38,7 +38,7 @@
   const S = {
     appId: script?.getAttribute("data-app-id") || null, epoch: 0, contact: null, claim: null,
     identity: { status: "anonymous", reason: null }, seq: null, loaded: false, listed: false,
-    convs: {}, msgs: {}, threads: {}, unseen: {}, notes: [], unread: 0, ...inbox(),
+    convs: {}, msgs: {}, threads: {}, unseen: {}, typing: {}, notes: [], unread: 0, ...inbox(),
     toasts: true, open: false, view: "list", thread: null, applied: null, refused: null,
   };
   let want = null; // the identity the page asked for: claim fields + user_metadata
@@ -168,7 +168,7 @@
     token = null;
     Object.assign(S, {
       identity: { status: "anonymous", reason: null }, contact: null, claim: null, seq: null,
-      loaded: false, listed: false, convs: {}, threads: {}, unseen: {}, notes: [], unread: 0, ...inbox(),
+      loaded: false, listed: false, convs: {}, threads: {}, unseen: {}, typing: {}, notes: [], unread: 0, ...inbox(),
       msgs: first && S.msgs.new ? { new: S.msgs.new } : {},
     });
     if (!(first && S.thread === "new")) Object.assign(S, { view: "list", thread: null });
@@ -315,7 +315,8 @@
   function load() {
     S.loaded = true;
     api("GET", "/v1/widget/conversations?limit=50").then((doc) => {
-      doc.data.forEach(addConv);
+      // The badge comes from the stored read position: right on every device.
+      doc.data.forEach((c) => { addConv(c); if (c.unread_count) S.unseen[c.id] = true; });
       S.listed = true;
       render();
     }, noop);
@@ -472,11 +473,37 @@
     Object.assign(c, { last: m, updated_at: m.created_at, message_count: Math.max(c.message_count || 0, m.seq || 0) });
     const looking = S.open && S.view === "thread" && S.thread === cid && !document.hidden;
     if (live && m.author?.type !== "contact" && !looking) S.unseen[cid] = true;
+    if (m.author?.type !== "contact") delete S.typing[cid];
+  }
+  // Typing and read receipts (SPEC 11): a typing signal has no seq and lasts ~5 s.
+  function onLive(type, d) {
+    const c = S.convs[d.conversation_id];
+    if (type === "typing") {
+      S.typing[d.conversation_id] = { name: d.author?.name || "Someone", until: Date.now() + 5000 };
+      setTimeout(render, 5100);
+    } else if (c && d.by === "contact") {
+      c.read_up_to_seq = Math.max(c.read_up_to_seq || 0, d.up_to_seq);
+      if (c.read_up_to_seq >= (c.last?.seq || 0)) delete S.unseen[c.id]; // read on another device
+    } else if (c) c.seen_up_to_seq = Math.max(c.seen_up_to_seq || 0, d.up_to_seq);
+  }
+  function readThread(list) {
+    const c = S.convs[S.thread];
+    const last = list.filter((m) => m.seq).pop();
+    if (!c || !last || !S.open || document.hidden || last.seq <= (c.read_up_to_seq || 0)) return;
+    c.read_up_to_seq = last.seq;
+    api("POST", `/v1/widget/conversations/${encodeURIComponent(c.id)}/read`, { up_to_seq: last.seq }).catch(noop);
+  }
+  let typedAt = 0;
+  function typed() {
+    if (!token || !S.convs[S.thread] || Date.now() - typedAt < 1000) return;
+    typedAt = Date.now();
+    api("POST", `/v1/widget/conversations/${encodeURIComponent(S.thread)}/typing`).catch(noop);
   }
   function onEvent(ev) {
     const d = ev.data || {};
     if (ev.type === "conversation.created") addConv(d);
     else if (ev.type === "message.created") upsertMessage(d, true);
+    else if (ev.type === "typing" || ev.type === "conversation.read") onLive(ev.type, d);
     else if (ev.type.startsWith("notification.") || ev.type === "preferences.updated") noteEvent(ev.type, d);
     emit(ev.type, d);
     render();
@@ -668,7 +695,7 @@ ul,ol{list-style:none;margin:0;padding:8px}
 .bubble{padding:9px 13px;border-radius:18px 18px 18px 5px;background:var(--sf);white-space:pre-wrap;overflow-wrap:anywhere}
 .me .bubble{background:var(--a);color:var(--af);border-radius:18px 18px 5px 18px}
 .sending .bubble{opacity:.65}.failed .bubble{opacity:.55}
-.st{font-size:11.5px;text-align:right;margin:2px 4px 0}
+.st{font-size:11.5px;text-align:right;margin:2px 4px 0}.typing{font-size:12px;font-style:italic;opacity:.7;margin:4px 6px}
 .failed .st,.retry{color:#dc2626;font-weight:600}
 .retry{text-decoration:underline}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px 12px;border-top:1px solid var(--ln)}
@@ -751,7 +778,7 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     E.prefs = h("ul", { cls: "prefs", "aria-label": "Notification preferences" });
     E.body = h("div", { cls: "body", id: "cs-body", role: "tabpanel", "aria-labelledby": "cs-title" }, E.list, E.msgs,
       E.nbar, E.undoBar, E.notes, E.prefs);
-    E.input = h("textarea", { rows: 1, "aria-label": "Write a message", placeholder: "Write a message…", maxlength: 10000, onkeydown: composeKeys, oninput: grow });
+    E.input = h("textarea", { rows: 1, "aria-label": "Write a message", placeholder: "Write a message…", maxlength: 10000, onkeydown: composeKeys, oninput: () => { grow(); typed(); } });
     E.composer = h("form", { cls: "composer", onsubmit: submit }, E.input,
       h("button", { cls: "g acc sendb", type: "submit", "aria-label": "Send" }, svg("send")));
     E.newBtn = button("acc primary", null, () => openThread("new"), svg("chat"), "New conversation");
@@ -857,6 +884,8 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
     const list = S.msgs[S.thread] || [];
     const stick = E.body.scrollHeight - E.body.scrollTop - E.body.clientHeight < 60;
     let prev = null;
+    const seen = S.convs[S.thread]?.seen_up_to_seq || 0;
+    const mineLast = list.filter((m) => m.author?.type === "contact").pop();
     E.msgs.replaceChildren(...list.map((m) => {
       const mine = m.author?.type === "contact";
       const state = m.id ? "" : m.state || "";
@@ -864,11 +893,15 @@ textarea:focus{outline:2px solid var(--a);outline-offset:-1px}
         !mine && (!prev || author(prev) !== author(m)) ? h("div", { cls: "by", text: author(m) }) : null,
         h("div", { cls: "bubble", text: m.body }),
         state === "sending" ? h("div", { cls: "st", text: "Sending…" }) : null,
+        m === mineLast && m.seq && m.seq <= seen ? h("div", { cls: "st seen", text: "Seen" }) : null,
         state === "failed" ? h("div", { cls: "st" }, "Not sent. ",
           h("button", { cls: "retry", type: "button", "data-key": "r" + m.client_id, onclick: () => attempt(m, 0) }, "Retry")) : null);
       prev = m;
       return li;
     }));
+    const t = S.typing[S.thread];
+    if (t && t.until > Date.now()) E.msgs.append(h("li", { cls: "typing", "aria-live": "polite", text: t.name + " is typing…" }));
+    readThread(list);
     if (!list.length) {
       E.msgs.append(h("li", { cls: "intro", text: S.thread === "new"
         ? "Ask us anything: we answer here." : "Loading…" }));

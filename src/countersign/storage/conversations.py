@@ -6,6 +6,7 @@ transaction) is :mod:`countersign.messaging`'s business, not storage's."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -46,10 +47,29 @@ _MESSAGE_COUNT = (
     .label("message_count")
 )
 
+# The team's messages the contact has not read (on any device): the widget's badge.
+_UNREAD_COUNT = (
+    select(func.count())
+    .select_from(Message)
+    .where(
+        Message.conversation_id == Conversation.id,
+        # Two comparisons, not NOT IN: an expanding IN cannot be prepared (prepared.py).
+        Message.author_type != "contact",
+        Message.author_type != NOTE,
+        Message.seq > Conversation.contact_read_seq,
+    )
+    .correlate(Conversation)
+    .scalar_subquery()
+    .label("unread_count")
+)
+
 _CONVERSATION_COLUMNS = (
     Conversation.id,
     Conversation.contact_id,
     _MESSAGE_COUNT,
+    _UNREAD_COUNT,
+    Conversation.contact_read_seq,
+    Conversation.team_read_seq,
     Conversation.created_at,
     Conversation.updated_at,
 )
@@ -60,6 +80,11 @@ def _conversation_dict(row: Any) -> dict[str, Any]:
         "id": row.id,
         "contact_id": row.contact_id,
         "message_count": int(row.message_count or 0),
+        # Read receipts (SPEC 11; storage.reads): how far this contact has read, how
+        # far the team has (the widget's *Seen*), and the team's messages still unread.
+        "read_up_to_seq": int(row.contact_read_seq or 0),
+        "seen_up_to_seq": int(row.team_read_seq or 0),
+        "unread_count": int(row.unread_count or 0),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -86,15 +111,12 @@ _LATER_PAGE = Prepared(
 )
 
 
+# A prepared statement's row, by the columns' names, for _conversation_dict.
+_Row = namedtuple("_Row", [column.key for column in _CONVERSATION_COLUMNS])  # type: ignore[misc]
+
+
 def _page_row(values: tuple[Any, ...]) -> dict[str, Any]:
-    conversation_id, contact_id, message_count, created_at, updated_at = values
-    return {
-        "id": conversation_id,
-        "contact_id": contact_id,
-        "message_count": int(message_count or 0),
-        "created_at": iso(created_at),
-        "updated_at": iso(updated_at),
-    }
+    return _conversation_dict(_Row(*values))
 
 
 def get_conversation(

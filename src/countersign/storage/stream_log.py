@@ -130,4 +130,15 @@ def app_changed_since(connection: Connection, app_id: str, mark: int) -> bool:
     )
 
 
+def app_events_between(connection: Connection, app_id: str, low: int, high: int) -> int:
+    """How many stream events of ``app_id`` are numbered in ``(low, high]``."""
+    return int(
+        connection.execute(
+            select(func.count()).where(
+                StreamEvent.id > low, StreamEvent.id <= high, StreamEvent.app_id == app_id
+            )
+        ).scalar_one()
+    )
+
+
 # Conversations -------------------------------------------------------------------

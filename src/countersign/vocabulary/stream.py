@@ -19,3 +19,20 @@ class StreamItem:
 
     def wire(self) -> dict[str, Any]:
         return {"type": self.type, "data": self.data, "seq": self.seq}
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A live-only word (``typing``): never stored, no ``seq``, lost if nobody listens.
+
+    It travels beside the stream, never in it: a subscriber's ``seq`` order and its
+    replay from the log know nothing of signals (realtime.signals)."""
+
+    app_id: str
+    contact_id: str
+    to: str  # "contact": the contact's sessions; "team": the app's dashboards
+    type: str
+    data: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        return {"type": self.type, "data": self.data}

@@ -136,6 +136,14 @@ def test_a_reply_reaches_the_widget_live(dashboard: Dashboard) -> None:
             headers={"Accept": "application/json"},
         )
         assert reply.status_code == 201
+        # Opening the thread read the contact's message (SPEC 11): the widget hears it.
+        read = socket.receive_json()
+        assert read["type"] == "conversation.read"
+        assert read["data"] == {
+            "conversation_id": conversation_id,
+            "by": "operator",
+            "up_to_seq": 1,
+        }
         event = socket.receive_json()
         assert event["type"] == "message.created"
         assert event["data"]["body"] == "Yes, Olivia here."

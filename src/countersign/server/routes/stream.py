@@ -35,9 +35,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...metrics import OPEN_STREAMS, STREAM_EVENTS
 from ...realtime.hub import SessionEnd, StreamHub, Subscriber
+from ...realtime.signals import contact_key
 from ...storage import identities, stream_log
 from ...vocabulary.clock import utcnow
-from ...vocabulary.stream import StreamItem
+from ...vocabulary.stream import Signal, StreamItem
 from ..sessions import SessionView, has_ended, open_session
 from ..state import ServerState
 
@@ -47,6 +48,7 @@ log = logging.getLogger("countersign.server")
 HELLO_TIMEOUT_SECONDS: Final = 10.0
 SESSION_RECHECK_SECONDS: Final = 15.0
 SWEEP_CHUNK: Final = 64  # sessions per transaction: ~2 ms of the event loop on SQLite
+MAX_SIGNALS: Final = 16  # typing signals waiting for one stream; more are dropped
 CLOSE_BAD_HELLO: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_ORIGIN: Final = 4403
@@ -93,6 +95,8 @@ async def stream(websocket: WebSocket) -> None:
     live = _LiveStream(websocket, state, session)
     sweep = _sweep_of(state)
     unsubscribe = live.unsubscribe = state.hub.subscribe(live.subscriber)
+    # Typing: beside the subscriber, never through it (it has no seq).
+    stop_signals = state.hub.signals.listen(contact_key(session.contact_id), live.on_signal)
     OPEN_STREAMS.inc()
     try:
 
@@ -116,6 +120,7 @@ async def stream(websocket: WebSocket) -> None:
         OPEN_STREAMS.dec()
         sweep.discard(live)
         unsubscribe()
+        stop_signals()
         await live.stop()
 
 
@@ -138,6 +143,7 @@ class _LiveStream:
         "_closing",
         "_loop",
         "_sender",
+        "_signals",
         "_started",
         "_state",
         "_websocket",
@@ -153,6 +159,7 @@ class _LiveStream:
         self._loop = asyncio.get_running_loop()
         self._sender: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._signals: list[str] | None = None  # encoded typing signals to send
         self._started = False  # nothing may overtake ``ready``
         self.cut_off = False  # the session ended: nothing more is sent
         self.session = session
@@ -163,9 +170,25 @@ class _LiveStream:
         self._started = not self.cut_off
         self._wake()
 
+    @property
+    def _has_work(self) -> bool:
+        return self.subscriber.has_work or bool(self._signals)
+
     def _wake(self) -> None:
-        if self._started and self._sender is None and self.subscriber.has_work:
+        if self._started and self._sender is None and self._has_work:
             self._sender = self._loop.create_task(self._send_pending())
+
+    def on_signal(self, signal: Signal) -> None:
+        """A live-only signal (typing): sent by the same one sender, so it never
+        overtakes ``ready`` or goes out after the stream was cut; dropped if this
+        stream is far behind (a stale "typing" is worth nothing)."""
+        if not self._started:
+            return
+        if self._signals is None:
+            self._signals = []
+        if len(self._signals) < MAX_SIGNALS:
+            self._signals.append(json.dumps(signal.wire()))
+        self._wake()
 
     def cut(self) -> None:
         """The session ended: from this moment nothing more is sent, then the socket
@@ -184,7 +207,12 @@ class _LiveStream:
 
     async def _send_pending(self) -> None:
         try:
-            while self._started and self.subscriber.has_work:
+            while self._started and self._has_work:
+                signals, self._signals = self._signals, None
+                for text in signals or ():
+                    await self._websocket.send_text(text)
+                if not self.subscriber.has_work:
+                    continue
                 for item in await self.subscriber.next_batch(self._fetch_after):
                     if not self._started:
                         return  # cut off while the batch was read

@@ -30,6 +30,10 @@ class Conversation(Base):
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)  # of its messages
+    # Read receipts (SPEC 11): how far the contact (any of its devices) has read, and
+    # the furthest any operator has; message seqs, never moving back (storage.reads).
+    contact_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    team_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The team's workflow (SPEC 10): open | snoozed | resolved. ``snoozed_until`` is

@@ -71,6 +71,37 @@
     if (messages) messages.scrollTop = messages.scrollHeight;
   }
 
+  // Read receipts: *Seen* sits under the last message the contact has read (any device).
+  var seen = document.querySelector("[data-seen]");
+  var contactRead = messages ? Number(messages.getAttribute("data-contact-read")) || 0 : 0;
+  function showSeen() {
+    if (!messages || !seen) return;
+    var read = null;
+    messages.querySelectorAll("li[data-seq]").forEach(function (item) {
+      var seq = Number(item.getAttribute("data-seq"));
+      if (seq <= contactRead && !item.classList.contains("from-note")) read = item;
+    });
+    seen.hidden = !read;
+    if (read) read.appendChild(seen);
+  }
+  showSeen();
+
+  // Typing: shown for 5 s after the last signal (a signal comes at most once a second).
+  var typingLine = document.querySelector("[data-typing]");
+  var typingTimers = {};
+  function showTyping(conversationId, row) {
+    var key = conversationId;
+    var tag = row ? row.querySelector('[data-field="typing"]') : null;
+    if (tag) tag.hidden = false;
+    var here = conversationId === openConversation && typingLine;
+    if (here) { typingLine.textContent = contactLabel + " is typing…"; typingLine.hidden = false; }
+    clearTimeout(typingTimers[key]);
+    typingTimers[key] = setTimeout(function () {
+      if (tag) tag.hidden = true;
+      if (here) typingLine.hidden = true;
+    }, 5000);
+  }
+
   function appendMessage(message) {
     if (!messages || messages.querySelector('[data-message-id="' + CSS.escape(message.id) + '"]')) return;
     var empty = messages.querySelector(".empty");
@@ -118,6 +149,13 @@
     clientId.value = newClientId();
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) replyForm.requestSubmit();
+    });
+    // The contact sees "<name> is typing…": at most one signal a second (so does the server).
+    var typedAt = 0;
+    textarea.addEventListener("input", function () {
+      if (!textarea.value || Date.now() - typedAt < 1000) return;
+      typedAt = Date.now();
+      post(replyForm.getAttribute("data-typing-url"), {}).catch(function () {});
     });
     replyForm.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -209,6 +247,7 @@
     if (event.conversation_id === openConversation) {
       appendMessage(message);
       markRead();
+      if (fromContact && typingLine) typingLine.hidden = true;
     }
     var known = list.querySelector('li[data-conversation-id="' + CSS.escape(event.conversation_id) + '"]');
     // A conversation new to this list joins it only where every open one belongs (a
@@ -316,6 +355,15 @@
       }
       else if (event.type === "conversation.updated") onUpdated(event);
       else if (event.type === "note.created") onNote(event);
+      else if (event.type === "typing" && event.data && event.data.author.type === "contact") {
+        showTyping(event.data.conversation_id,
+          list.querySelector('li[data-conversation-id="' + CSS.escape(event.data.conversation_id) + '"]'));
+      }
+      else if (event.type === "conversation.read" && event.by === "contact" &&
+               event.conversation_id === openConversation) {
+        contactRead = Math.max(contactRead, event.up_to_seq);
+        showSeen();
+      }
     };
     socket.onclose = function (close) {
       if (close.code === 4401) { setLive(false, "logged out"); return; }

@@ -10,6 +10,8 @@ so it reaches the contact's widgets live.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection
@@ -23,6 +25,7 @@ from ....storage import (
     events,
     notifications,
     operators,
+    reads,
     stream_log,
     team_conversations,
 )
@@ -30,6 +33,7 @@ from ....storage import inbox as inbox_queries
 from ....storage.conversations import Draft
 from ....storage.models import MAX_INTEGER
 from ....vocabulary.clock import utcnow
+from ....vocabulary.stream import Signal, StreamItem
 from ...routes.conversations import MAX_MESSAGE_CHARS
 from ...state import StateDep, with_events
 from ..auth import AppDep, OperatorDep
@@ -71,13 +75,25 @@ def _view_of(request: Request) -> tuple[str, str]:
         raise BadForm(str(error)) from None
 
 
+def _mark_past_own_events(connection: Connection, app_id: str, mark: int, own: int) -> int:
+    """The stream mark moved past the events this page's own load wrote (opening a
+    thread reads it), when those are all that happened since ``mark``: else its socket
+    would hear of them as a change it missed, and reload the page for nothing."""
+    if not own:
+        return mark
+    now_at = stream_log.stream_mark(connection)
+    if stream_log.app_events_between(connection, app_id, mark, now_at) == own:
+        return now_at
+    return mark
+
+
 def _listing(
-    connection: Connection, app_id: str, operator_id: str, view: str, query: str
+    connection: Connection, app_id: str, operator_id: str, view: str, query: str, live_mark: int
 ) -> dict[str, Any]:
     """The list pane: the view's rows (a search's contacts only), the counts, the team,
-    and the stream's mark read before them, which the page's live socket sends back so
-    that a change made between this read and the socket's start reloads the page."""
-    live_mark = stream_log.stream_mark(connection)
+    and the stream's mark (``live_mark``, read before any of the page), which the page's
+    live socket sends back so that a change made after it and before the socket's
+    start reloads the page."""
     contact_ids = None
     if query:
         found = contact_search.search_contacts(connection, app_id, query, None, limit=100)
@@ -99,7 +115,7 @@ def _listing(
 async def inbox(request: Request, state: StateDep, operator: OperatorDep, app: AppDep) -> Response:
     view, query = _view_of(request)
     listing = await state.backend.database.run(
-        lambda c: _listing(c, app.id, operator.id, view, query)
+        lambda c: _listing(c, app.id, operator.id, view, query, stream_log.stream_mark(c))
     )
     return await page(
         request,
@@ -120,14 +136,15 @@ async def thread(
     now = utcnow()
     view, query = _view_of(request)
 
-    def load(connection: Connection) -> dict[str, Any] | None:
-        listing = _listing(connection, app.id, operator.id, view, query)  # its mark first
+    def load(connection: Connection) -> tuple[dict[str, Any] | None, tuple[StreamItem, ...]]:
+        mark = stream_log.stream_mark(connection)  # before any of what the page shows
         conversation = inbox_queries.conversation_of_app(connection, app.id, conversation_id)
         if conversation is None:
-            return None
+            return None, ()
         contact_id = conversation["contact"]["id"]
-        inbox_queries.mark_read(
-            connection, operator.id, conversation_id, conversation["last_seq"], now
+        # Opening the thread reads it: this operator's marker, and the team's (*Seen*).
+        seen = _operator_read(
+            connection, operator.id, app.id, conversation_id, conversation["last_seq"], now
         )
         return {
             "conversation": conversation,
@@ -138,10 +155,18 @@ async def thread(
             "notifications": notifications.list_notifications(
                 connection, contact_id, view="all", limit=RECENT_NOTIFICATIONS
             )["data"],
-            "listing": listing,
-        }
+            "listing": _listing(
+                connection,
+                app.id,
+                operator.id,
+                view,
+                query,
+                _mark_past_own_events(connection, app.id, mark, len(seen)),
+            ),
+            "contact_read_seq": reads.contact_read_seq(connection, conversation_id),
+        }, seen
 
-    loaded = await state.backend.database.run(load)
+    loaded = await state.commit_and_publish(load)
     if loaded is None:
         raise NotFound("This app has no such conversation.")
     return await page(
@@ -180,10 +205,10 @@ async def reply(
             now=now,
         )
         # An operator has read what they answered.
-        inbox_queries.mark_read(
-            connection, operator.id, conversation_id, posted.message["seq"], now
+        seen = _operator_read(
+            connection, operator.id, app.id, conversation_id, posted.message["seq"], now
         )
-        return posted
+        return dataclasses.replace(posted, events=(*posted.events, *seen))
 
     posted = await state.commit_and_publish(lambda c: with_events(post(c)))
     if posted is None:
@@ -205,12 +230,46 @@ async def mark_read(
     seq = int(seq_text)
     now = utcnow()
 
-    def work(connection: Connection) -> bool:
+    def work(connection: Connection) -> tuple[bool, tuple[StreamItem, ...]]:
         if conversations.conversation_owner(connection, app.id, conversation_id) is None:
-            return False
-        inbox_queries.mark_read(connection, operator.id, conversation_id, seq, now)
-        return True
+            return False, ()
+        return True, _operator_read(connection, operator.id, app.id, conversation_id, seq, now)
 
-    if not await state.backend.database.run(work):
+    if not await state.commit_and_publish(work):
         raise NotFound("This app has no such conversation.")
     return Response(status_code=204)
+
+
+@router.post("/dashboard/apps/{app_id}/inbox/{conversation_id}/typing")
+async def typing(
+    conversation_id: str, state: StateDep, operator: OperatorDep, app: AppDep
+) -> Response:
+    """The operator is typing in the reply box: a ``typing`` signal to the contact's
+    sessions, with the operator's display name (never their email). At most one a
+    second per operator and conversation; more are a quiet no-op."""
+    owner = await state.backend.database.run(
+        lambda c: conversations.conversation_owner(c, app.id, conversation_id)
+    )
+    if owner is None:
+        raise NotFound("This app has no such conversation.")
+    sent = state.typing_limit.take("operator:" + operator.id, conversation_id)
+    if sent:
+        author = {"type": "operator", "name": operator.name}
+        data = {"conversation_id": conversation_id, "author": author}
+        await state.broker.signal(Signal(app.id, owner, "contact", "typing", data))
+    return JSONResponse({"sent": sent}, status_code=202)
+
+
+def _operator_read(
+    connection: Connection,
+    operator_id: str,
+    app_id: str,
+    conversation_id: str,
+    seq: int,
+    now: datetime,
+) -> tuple[StreamItem, ...]:
+    """The operator read up to ``seq``: their own unread marker, and the team's
+    position (``conversation.read`` by ``operator`` when it moved)."""
+    inbox_queries.mark_read(connection, operator_id, conversation_id, seq, now)
+    event = messaging.team_read(connection, app_id, conversation_id, seq, now)
+    return () if event is None else (event,)

@@ -20,10 +20,11 @@ from typing import Any, Final
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 
+from ....realtime.signals import app_key
 from ....storage import apps, inbox, operators, stream_log, team_conversations
 from ....vocabulary.clock import utcnow
 from ....vocabulary.ids import token_digest
-from ....vocabulary.stream import StreamItem
+from ....vocabulary.stream import Signal, StreamItem
 from ...state import ServerState
 from ..auth import operator_of
 from ..security import SESSION_COOKIE, cookie_token, csrf_matches
@@ -34,7 +35,13 @@ HELLO_TIMEOUT_SECONDS: Final = 10.0
 SESSION_RECHECK_SECONDS: Final = 30.0
 MAX_QUEUED: Final = 256
 FORWARDED: Final = frozenset(
-    {"message.created", "conversation.created", "conversation.updated", "note.created"}
+    {
+        "message.created",
+        "conversation.created",
+        "conversation.updated",
+        "note.created",
+        "conversation.read",
+    }
 )
 CLOSE_BAD_HELLO: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
@@ -136,6 +143,15 @@ async def _describe(
             "operator_id": extra["operator_id"],
             **({"message": extra["message"]} if extra.get("message") else {}),
         }
+    if item.type == "conversation.read":
+        return {
+            "type": item.type,
+            "conversation_id": item.data.get("conversation_id"),
+            "by": item.data.get("by"),
+            "up_to_seq": item.data.get("up_to_seq"),
+            "contact": summary,
+            "counts": extra["counts"],
+        }
     if item.type == "message.created":
         return {
             "type": item.type,
@@ -163,7 +179,12 @@ async def live(websocket: WebSocket, app_id: str) -> None:
             await websocket.close(hello)
         return
 
-    queue: asyncio.Queue[StreamItem | None] = asyncio.Queue(MAX_QUEUED)
+    queue: asyncio.Queue[StreamItem | Signal | None] = asyncio.Queue(MAX_QUEUED)
+
+    def typing(signal: Signal) -> None:
+        # A stale "typing" is worth nothing: dropped when the page is far behind.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(signal)
 
     def watch(item: StreamItem) -> None:
         if item.type not in FORWARDED:
@@ -177,6 +198,8 @@ async def live(websocket: WebSocket, app_id: str) -> None:
             queue.put_nowait(None)
 
     unwatch = state.hub.watch_app(app_id, watch)
+    # Signals (the contact typing) come beside the stream: no seq, nothing to look up.
+    stop_signals = state.hub.signals.listen(app_key(app_id), typing)
     operator = await operator_of(websocket, state)
     # An open dashboard: this operator gets no email for what they can see (SPEC 12).
     close_presence = state.dashboards.open(operator.id) if operator is not None else None
@@ -192,6 +215,7 @@ async def live(websocket: WebSocket, app_id: str) -> None:
         pass
     finally:
         unwatch()
+        stop_signals()
         if close_presence is not None:
             close_presence()
         receiver.cancel()
@@ -211,7 +235,7 @@ async def _missed_since(state: ServerState, app_id: str, mark: int | None) -> bo
 async def _pump(
     websocket: WebSocket,
     state: ServerState,
-    queue: asyncio.Queue[StreamItem | None],
+    queue: asyncio.Queue[StreamItem | Signal | None],
     receiver: asyncio.Task[None],
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -226,7 +250,13 @@ async def _pump(
         )
         if getter in done:
             item = getter.result()
-            document = {"type": "resync"} if item is None else await _describe(state, item, digest)
+            document: dict[str, Any] | None
+            if isinstance(item, Signal):
+                document = item.wire()
+            elif item is None:
+                document = {"type": "resync"}
+            else:
+                document = await _describe(state, item, digest)
             if document is LOGGED_OUT:
                 with contextlib.suppress(Exception):
                     await websocket.close(CLOSE_UNAUTHORIZED)

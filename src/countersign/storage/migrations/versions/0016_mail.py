@@ -1,7 +1,7 @@
 """mail: the outbox, the inbound log, presence; email columns of apps, contacts, operators
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 
 Columns are added with plain ``ALTER TABLE ... ADD COLUMN`` (constant defaults), not a
 batch rebuild: rebuilding ``contacts`` on SQLite would drop the contact search's
@@ -16,7 +16,7 @@ from alembic import op
 import countersign.storage.models
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
