@@ -224,6 +224,10 @@ def set_command(
 
     with open_cli_backend(data_dir, database_url) as backend:
         record, delay = backend.database.run_sync(change)
-    document = record.as_dict() | {"email_delay": delay}
-    emit(document, as_json=as_json, text=f"{_describe(record)}\nemail_delay         {delay} s")
+    # The email delay is shown when it was set (apps show and list keep the policy's shape).
+    document = record.as_dict() | ({"email_delay": delay} if email_delay is not None else {})
+    text = _describe(record) + (
+        f"\nemail_delay         {delay} s" if email_delay is not None else ""
+    )
+    emit(document, as_json=as_json, text=text)
     _warn_if_off(record)
