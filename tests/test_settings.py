@@ -60,6 +60,17 @@ EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     "COUNTERSIGN_RATE_LIMIT_KEYS": ("500", "rate_limit_keys", 500),
     "COUNTERSIGN_METRICS_TOKEN": ("t" * 16, "metrics_token", b"t" * 16),
     "COUNTERSIGN_METRICS_PORT": ("9250", "metrics_port", 9250),
+    "COUNTERSIGN_SMTP_URL": ("smtps://u:p@relay:465", "smtp_url", "smtps://u:p@relay:465"),
+    "COUNTERSIGN_MAIL_FROM": ("Acme <help@acme.test>", "mail_from", "Acme <help@acme.test>"),
+    "COUNTERSIGN_INBOUND_DOMAIN": ("Mail.Acme.test", "inbound_domain", "mail.acme.test"),
+    "COUNTERSIGN_SMTP_PORT": ("2525", "smtp_port", 2525),
+    "COUNTERSIGN_SMTP_MAX_MESSAGE_BYTES": ("2048", "smtp_max_message_bytes", 2048),
+    "COUNTERSIGN_SMTP_MAX_RECIPIENTS": ("5", "smtp_max_recipients", 5),
+    "COUNTERSIGN_SMTP_MAX_CONNECTIONS": ("7", "smtp_max_connections", 7),
+    "COUNTERSIGN_MAIL_BACKOFF_BASE_SECONDS": ("2.5", "mail_backoff_base", 2.5),
+    "COUNTERSIGN_MAIL_MAX_ATTEMPTS": ("3", "mail_max_attempts", 3),
+    "COUNTERSIGN_MAIL_POLL_SECONDS": ("0.5", "mail_poll_seconds", 0.5),
+    "COUNTERSIGN_PRESENCE_SECONDS": ("2", "presence_seconds", 2.0),
     "COUNTERSIGN_LOG_FORMAT": ("json", "log_format", "json"),
 }
 
@@ -87,6 +98,14 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "COUNTERSIGN_UNKNOWN_APP_CACHE_SIZE": (1, 10000000),
     "COUNTERSIGN_RATE_LIMIT_KEYS": (100, 10000000),
     "COUNTERSIGN_METRICS_PORT": (1, 65535),
+    "COUNTERSIGN_SMTP_PORT": (1, 65535),
+    "COUNTERSIGN_SMTP_MAX_MESSAGE_BYTES": (1024, 104857600),
+    "COUNTERSIGN_SMTP_MAX_RECIPIENTS": (1, 1000),
+    "COUNTERSIGN_SMTP_MAX_CONNECTIONS": (1, 100000),
+    "COUNTERSIGN_MAIL_BACKOFF_BASE_SECONDS": (0.001, 86400.0),
+    "COUNTERSIGN_MAIL_MAX_ATTEMPTS": (1, 100),
+    "COUNTERSIGN_MAIL_POLL_SECONDS": (0.01, 60.0),
+    "COUNTERSIGN_PRESENCE_SECONDS": (0.05, 300.0),
 }
 
 WHOLE = {name for name, (low, high) in BOUNDS.items() if isinstance(low, int)}

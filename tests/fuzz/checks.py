@@ -12,7 +12,9 @@ on the request's form, which no schema can state: a well-formed cursor this serv
 handed out, a notification category the app has not created, an assignee who is no
 active operator, a snooze time that is already past (or over a year ahead), or a read
 position beyond the conversation's last message. Those are answered 422
-with codes of their own; this check is the stock one with exactly those let through.
+with codes of their own; this check is the stock one with exactly those let through. So is
+a received email the server refuses (403 ``mail_refused``): whether a reply token verifies
+and its sender is the contact's depends on the conversations stored.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ def positive_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
     if response.status_code == 422 and _error_code(response) in DATA_DEPENDENT:
         return None
     if (response.status_code, _error_code(response)) in UPLOAD_REFUSALS:
+        return None
+    if response.status_code == 403 and _error_code(response) == "mail_refused":
         return None
     if not _decoded_path_fits(case) or not _body_fits(case):
         return None

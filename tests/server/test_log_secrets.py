@@ -35,6 +35,7 @@ from tests.cli.serving import free_port
 
 PASSWORD = "correct horse battery staple 42"
 METRICS_TOKEN = "metrics-token-never-logged-0123456789"
+SMTP_PASSWORD = "smtp-password-never-logged-0123"
 USER = "user-logged-7"
 
 
@@ -50,7 +51,20 @@ class Server:
         self.master_key = (self.data / "master.key").read_text().strip()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")}
         env["COUNTERSIGN_METRICS_TOKEN"] = METRICS_TOKEN
+        # A relay that is not there: the mail worker's failures are logged too.
+        env["COUNTERSIGN_SMTP_URL"] = f"smtp://relay:{SMTP_PASSWORD}@127.0.0.1:{free_port()}"
+        env["COUNTERSIGN_INBOUND_DOMAIN"] = "in.acme.test"
         command = [sys.executable, "-m", "countersign"]
+        for args in (
+            ("apps", "set", self.app_id, "--email-delay", "0"),
+            ("mail", "inbound-key", self.app_id, "--json"),
+        ):
+            done = subprocess.run(
+                [*command, *args, "--data-dir", str(self.data)],
+                env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        self.inbound_key = json.loads(done.stdout)["inbound_key"]
+        self.env, self.command = env, command
         subprocess.run(
             [
                 *command,
@@ -114,6 +128,14 @@ class Server:
         )
         return {"status": status, **(json.loads(text) if text.startswith("{") else {})}
 
+    def mail_tried(self) -> bool:
+        """Whether an email of the app has had an attempt (``countersign mail log``)."""
+        done = subprocess.run(
+            [*self.command, "mail", "log", self.app_id, "--json", "--data-dir", str(self.data)],
+            env=self.env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return any(e.get("attempts", 0) >= 1 for e in json.loads(done.stdout)["data"])
+
     def stop(self) -> str:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -144,6 +166,8 @@ def test_no_secret_reaches_the_log(tmp_path: Path, log_format: str) -> None:
             for method in item:
                 path = _path_with_values(template)
                 token = session if path.startswith("/v1/widget/") else server.api_key
+                if path == "/v1/inbound/email":
+                    token = server.inbound_key
                 for headers in (
                     {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                     {"Authorization": f"Bearer {token}x"},  # a wrong one: refused, not logged
@@ -151,6 +175,18 @@ def test_no_secret_reaches_the_log(tmp_path: Path, log_format: str) -> None:
                     server.call(method.upper(), f"{path}?{query}", body=body, headers=headers)
                     called += 1
         assert called >= 2 * 20  # every operation, twice
+        # An email the worker tries to send (to the relay that is not there).
+        api = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
+        server.call("PUT", f"/v1/users/{USER}", body=b'{"email": "u@example.org"}', headers=api)
+        started = server.call(
+            "POST", "/v1/conversations", body=json.dumps({"user_id": USER, "body": "hi"}).encode(),
+            headers=api,
+        )  # fmt: skip
+        assert started[0] == 201, started
+        deadline = time.monotonic() + 20
+        while not server.mail_tried():
+            assert time.monotonic() < deadline, "the mail worker never tried the relay"
+            time.sleep(0.2)
         # The dashboard: a wrong password, then the right one.
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(server.cookies))
         page = server.call("GET", "/dashboard/login", opener=opener)[1]
@@ -185,6 +221,8 @@ def test_no_secret_reaches_the_log(tmp_path: Path, log_format: str) -> None:
         "password (form-encoded)": urllib.parse.quote_plus(PASSWORD),
         "metrics token": METRICS_TOKEN,
         "master key": server.master_key,
+        "SMTP password": SMTP_PASSWORD,
+        "inbound key": server.inbound_key,
     }
     for what, secret in secrets.items():
         assert secret not in output, f"the {what} is in the {log_format} log"

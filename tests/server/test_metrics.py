@@ -102,6 +102,7 @@ def test_the_counts_follow_real_traffic(make_harness: Callable[..., Harness]) ->
     assert delta("countersign_request_duration_seconds_count", **route, status="429") == 2
     assert delta("countersign_request_duration_seconds_count", **route, status="401") == 10
     assert value(after, "countersign_webhook_queue_depth") == 0
+    assert value(after, "countersign_mail_queue_depth") == 0
     assert delta("countersign_db_transaction_seconds_count") > 0
     # Route templates, never raw paths: an id in the URL adds no series.
     harness.client.get("/v1/widget/conversations/cnv_abc/messages")
@@ -173,6 +174,7 @@ def test_the_metrics_port_answers_on_loopback_without_a_token(tmp_path: Path) ->
                 break
             time.sleep(0.2)
         assert ("countersign_webhook_queue_depth", frozenset()) in samples
+        assert ("countersign_mail_queue_depth", frozenset()) in samples
         assert counted == 1
 
 

@@ -200,7 +200,7 @@ def test_every_operation_lists_the_statuses_its_shape_implies(harness: Harness) 
     all; 401 (and the scheme) behind a credential; 413, 415 and 422 with a JSON body;
     404 and 422 with path parameters (server/openapi_errors.py)."""
     document = openapi(harness)
-    assert set(document["components"]["securitySchemes"]) == {"session", "apiKey"}
+    assert set(document["components"]["securitySchemes"]) == {"session", "apiKey", "inboundKey"}
     for path, method, operation in operations(document):
         statuses = set(operation["responses"])
         where = (method, path, sorted(statuses))
@@ -208,6 +208,8 @@ def test_every_operation_lists_the_statuses_its_shape_implies(harness: Harness) 
         security = operation.get("security")
         if path.startswith("/v1/widget/") and path != "/v1/widget/identify":
             assert security == [{"session": []}], where
+        elif path == "/v1/inbound/email":  # a mail provider's webhook, with its own key
+            assert security == [{"inboundKey": []}], where
         elif path.startswith("/v1/") and not path.startswith("/v1/widget/"):
             assert security == [{"apiKey": []}], where
         if security:

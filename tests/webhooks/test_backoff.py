@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from countersign.settings import SettingsError, load_settings
-from countersign.webhooks.backoff import RetryPolicy
+from countersign.vocabulary.retry import RetryPolicy
 from countersign.webhooks.delivery import retry_policy
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -17,6 +17,7 @@ from .conversations import conversations_group
 from .db import db_group
 from .identity import sign_command, verify_command
 from .log import log_command
+from .mail import mail_group
 from .operators import operators_group
 from .public_keys import public_keys_group
 from .secrets import keys_group, secrets_group
@@ -56,6 +57,7 @@ cli.add_command(contacts_group)
 cli.add_command(users_group)
 cli.add_command(conversations_group)
 cli.add_command(db_group)
+cli.add_command(mail_group)
 cli.add_command(serve_command)
 
 

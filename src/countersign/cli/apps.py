@@ -14,7 +14,7 @@ import click
 from sqlalchemy import Connection
 
 from ..attachments.types import DEFAULT_TYPES, parse_type_list
-from ..storage import apps, attachments
+from ..storage import apps, attachments, mail_settings
 from ..storage.apps import AppRecord, CreatedApp
 from .options import (
     Column,
@@ -48,14 +48,24 @@ def _warn_if_off(app: AppRecord) -> None:
         )
 
 
-def _emit_app(record: AppRecord, limits: tuple[int, list[str] | None], as_json: bool) -> None:
-    """The app's policy and its upload limits (SPEC 11), which live beside it."""
+def _emit_app(
+    record: AppRecord,
+    limits: tuple[int, list[str] | None],
+    as_json: bool,
+    *,
+    email_delay: int | None = None,
+) -> None:
+    """The app's policy and its upload limits (SPEC 11), which live beside it, and its
+    email delay (SPEC 12) when one was just set."""
     limit, allowed = limits
     types = list(allowed or DEFAULT_TYPES)
     document = {**record.as_dict(), "max_attachment_bytes": limit, "attachment_types": types}
     text = (
         f"{_describe(record)}\nmax_attachment_bytes  {limit}\nattachment_types    {','.join(types)}"
     )
+    if email_delay is not None:
+        document["email_delay"] = email_delay
+        text += f"\nemail_delay         {email_delay} s"
     emit(document, as_json=as_json, text=text)
     _warn_if_off(record)
 
@@ -203,6 +213,13 @@ def show_command(
     "--no-allow-anonymous, identify without one is refused (401 identity_required) and "
     "the widget shows nothing.",
 )
+@click.option(
+    "--email-delay",
+    type=click.IntRange(0, mail_settings.MAX_EMAIL_DELAY),
+    metavar="SECONDS",
+    help="How long the team's message waits unread (and no widget open) before it is "
+    "emailed to the contact's verified address (default 120).",
+)
 @json_option
 @click.argument("app_id", metavar="APP")
 def set_command(
@@ -217,6 +234,7 @@ def set_command(
     allow_anonymous: bool | None,
     max_attachment_bytes: int | None,
     attachment_types: str | None,
+    email_delay: int | None,
     as_json: bool,
     app_id: str,
 ) -> None:
@@ -236,23 +254,30 @@ def set_command(
         "allow_anonymous": allow_anonymous,
     }
     uploads = max_attachment_bytes is not None or types is not None
-    if all(value is None for value in changes.values()) and not uploads:
+    if all(value is None for value in changes.values()) and not uploads and email_delay is None:
         raise click.UsageError(
             "nothing to change: give --identity-mode, --on-mismatch, --identifier, "
             "--max-metadata-chars, --allowed-origin, --clear-origins, --[no-]allow-anonymous, "
-            "--max-attachment-bytes or --attachment-types"
+            "--max-attachment-bytes, --attachment-types or --email-delay"
         )
 
-    def change(connection: Connection) -> tuple[AppRecord, tuple[int, list[str] | None]]:
+    def change(connection: Connection) -> tuple[AppRecord, tuple[int, list[str] | None], int]:
         attachments.set_limits(connection, app_id, max_bytes=max_attachment_bytes, types=types)
+        if email_delay is not None:
+            mail_settings.set_email_delay(connection, app_id, email_delay)
         policy = {name: value for name, value in changes.items() if value is not None}
         record = (
             apps.update_policy(connection, app_id, **policy)
             if policy
             else apps.get_app(connection, app_id)
         )
-        return record, attachments.limits(connection, app_id)
+        return (
+            record,
+            attachments.limits(connection, app_id),
+            mail_settings.email_delay_of(connection, app_id),
+        )
 
     with open_cli_backend(data_dir, database_url) as backend:
-        record, limits = backend.database.run_sync(change)
-    _emit_app(record, limits, as_json)
+        record, limits, delay = backend.database.run_sync(change)
+    # The email delay is shown when it was set (apps show and list keep their shape).
+    _emit_app(record, limits, as_json, email_delay=delay if email_delay is not None else None)

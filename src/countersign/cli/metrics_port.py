@@ -20,7 +20,7 @@ from prometheus_client.registry import REGISTRY
 
 from ..metrics import MULTIPROCESS_VARIABLE, QueueCollector
 from ..settings import Settings
-from ..storage import webhook_queue
+from ..storage import mail_queue, webhook_queue
 from ..storage.database import Database
 
 METRICS_HOST = "127.0.0.1"
@@ -44,4 +44,6 @@ def serve_metrics_port(settings: Settings, port: int) -> None:
     database = Database(settings.sqlalchemy_url)
     read = functools.partial(database.run_sync, webhook_queue.queue_stats)
     registry.register(QueueCollector("webhook", "Webhook deliveries", read))
+    read_mail = functools.partial(database.run_sync, mail_queue.queue_stats)
+    registry.register(QueueCollector("mail", "Emails", read_mail))
     start_http_server(port, addr=METRICS_HOST, registry=registry)

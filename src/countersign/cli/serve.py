@@ -58,6 +58,12 @@ def serving_app() -> FastAPI:
     type=click.IntRange(1, 65535),
     help="Also serve /metrics on 127.0.0.1:PORT, no token (COUNTERSIGN_METRICS_PORT).",
 )
+@click.option(
+    "--smtp-port",
+    type=click.IntRange(1, 65535),
+    help="Also receive email (replies, the support address) by SMTP on this port "
+    "(COUNTERSIGN_SMTP_PORT; docs/email.md).",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 @click.option(
     "--log-format",
@@ -79,6 +85,7 @@ def serve_command(
     workers: int | None,
     demo: bool,
     metrics_port: int | None,
+    smtp_port: int | None,
     access_log: bool,
     log_format: str | None,
     log_level: str,
@@ -99,6 +106,7 @@ def serve_command(
             workers=workers,
             demo=demo or None,  # COUNTERSIGN_DEMO=1 works too
             metrics_port=metrics_port,
+            smtp_port=smtp_port,
             log_format=log_format,
         )
         backend = open_backend(settings)
@@ -115,6 +123,7 @@ def serve_command(
     for name, value in (
         ("COUNTERSIGN_DATABASE_URL", settings.database_url),
         ("COUNTERSIGN_REDIS_URL", settings.redis_url),
+        ("COUNTERSIGN_SMTP_PORT", str(settings.smtp_port) if settings.smtp_port else None),
     ):
         if value:
             os.environ[name] = value
@@ -133,6 +142,8 @@ def serve_command(
     if settings.metrics_port is not None:
         serve_metrics_port(settings, settings.metrics_port)
         click.echo(f"Metrics: http://{METRICS_HOST}:{settings.metrics_port}/metrics")
+    if settings.smtp_port is not None:
+        click.echo(f"SMTP receiver: {settings.host}:{settings.smtp_port}")
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")

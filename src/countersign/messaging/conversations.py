@@ -12,6 +12,7 @@ from ..storage import conversations, team_conversations
 from ..storage.announce import announce, announce_conversation_change
 from ..storage.conversations import Draft
 from ..vocabulary.stream import StreamItem
+from .mail_triggers import gather_mail
 
 
 def start_conversation(
@@ -67,6 +68,10 @@ def post_message(
         now=now,
     )
     events = [event]
+    gather_mail(
+        connection, app_id=app_id, conversation_id=conversation_id, contact_id=contact_id,
+        author_type=draft.author_type, seq=int(inserted.message["seq"]), now=now,
+    )  # fmt: skip
     if draft.author_type == "contact":
         reopened = team_conversations.reopen(connection, conversation_id)
         if reopened is not None:

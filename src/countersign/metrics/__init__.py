@@ -59,6 +59,11 @@ WEBHOOK_ATTEMPTS: Final = Counter(
     "Webhook delivery attempts by outcome",
     ["outcome"],  # delivered | failed
 )
+MAIL_ATTEMPTS: Final = Counter(
+    "countersign_mail_attempts",
+    "Email send attempts by outcome",
+    ["outcome"],  # sent | failed
+)
 RATE_LIMITED: Final = Counter(
     "countersign_rate_limited", "Requests refused by a rate limit", ["limiter"]
 )

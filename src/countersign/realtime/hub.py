@@ -162,6 +162,13 @@ class StreamHub:
             for subscriber in subscribers:
                 subscriber.offer(None)
 
+    def contact_ids(self) -> set[str]:
+        """The contacts with a widget stream open on this node."""
+        return set(self._by_contact)
+
+    def has_contact(self, contact_id: str) -> bool:
+        return contact_id in self._by_contact
+
     @property
     def connection_count(self) -> int:
         return sum(len(subscribers) for subscribers in self._by_contact.values())

@@ -31,6 +31,7 @@ from .errors import documented_error, install_error_handlers
 from .identify.limits import IdentifyLimits
 from .identify.recorder import VerificationRecorder
 from .limit_counts import LocalCounts, RedisCounts
+from .mail_service import MailService
 from .nul_guard import NulGuard
 from .openapi_errors import SECURITY_SCHEMES, document_route_errors
 from .request_observer import RequestObserver
@@ -40,6 +41,7 @@ from .routes import (
     conversations,
     demo,
     health,
+    inbound_mail,
     metrics,
     notifications_server,
     notifications_widget,
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         )
         directory.on_change = functools.partial(stream.recheck_app_streams, state)
         stop = asyncio.Event()
+        mail = MailService(state)
         tasks = [
             asyncio.create_task(directory.poll_until(stop)),
             asyncio.create_task(recorder.run_until(stop)),
@@ -124,10 +127,13 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                 ).run_until(stop)
             ),
         ]
+        # Email: presence for the other nodes, the mail worker, the SMTP receiver.
+        tasks.extend(await mail.start(stop))
         try:
             yield
         finally:
             stop.set()  # the loops finish what they are doing, then return
+            await mail.close()
             await asyncio.gather(*tasks, return_exceptions=True)
             await recorder.close()
             await broker.close()
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             revocation,
             actions,
             attachments,
+            inbound_mail,
         )
     ]
     security = document_route_errors([*apis, widget_script.router])

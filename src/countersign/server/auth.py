@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
-from ..storage import apps
+from ..storage import apps, mail_settings
 from .errors import ApiError
 from .identify.policy import check_origin
 from .request_context import note_app
@@ -56,16 +56,39 @@ async def widget_session_and_read(
     return session, result  # type: ignore[return-value]  # read ran: the session is live
 
 
-async def server_api_app(request: Request, state: StateDep) -> str:
-    """The app whose server API key is the bearer token."""
+async def _keyed_app(
+    request: Request,
+    state: StateDep,
+    lookup: Callable[[Connection, str], str | None],
+    code: str,
+    what: str,
+    gone: str,
+) -> str:
+    """The app whose key of this kind (looked up by its hash) is the bearer token."""
     key = bearer_token(request)
     if key is None or len(key) > 200:
-        raise ApiError(401, "invalid_api_key", "send Authorization: Bearer <server API key>")
-    app_id = await state.backend.database.run(lambda c: apps.app_for_api_key(c, key))
+        raise ApiError(401, code, f"send Authorization: Bearer <{what}>")
+    app_id = await state.backend.database.run(lambda c: lookup(c, key))
     if app_id is None:
-        raise ApiError(401, "invalid_api_key", "the API key is unknown or revoked")
+        raise ApiError(401, code, f"the {what} is {gone}")
     note_app(app_id)
     return app_id
+
+
+async def server_api_app(request: Request, state: StateDep) -> str:
+    """The app whose server API key is the bearer token."""
+    return await _keyed_app(
+        request, state, apps.app_for_api_key, "invalid_api_key", "server API key",
+        "unknown or revoked",
+    )  # fmt: skip
+
+
+async def inbound_mail_app(request: Request, state: StateDep) -> str:
+    """The app whose inbound key (``countersign mail inbound-key``) is the bearer token."""
+    return await _keyed_app(
+        request, state, mail_settings.app_for_inbound_key, "invalid_inbound_key",
+        "inbound key", "unknown or replaced",
+    )  # fmt: skip
 
 
 SessionDep = Annotated[SessionView, Depends(widget_session)]

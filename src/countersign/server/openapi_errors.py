@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from .auth import server_api_app, widget_session
+from .auth import inbound_mail_app, server_api_app, widget_session
 from .errors import documented_error, merged_description
 
 SECURITY_SCHEMES: Final = {
@@ -28,6 +28,11 @@ SECURITY_SCHEMES: Final = {
         "type": "http",
         "scheme": "bearer",
         "description": "A widget session token, from POST /v1/widget/identify",
+    },
+    "inboundKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An app's inbound mail key (countersign mail inbound-key APP)",
     },
     "apiKey": {
         "type": "http",
@@ -38,6 +43,7 @@ SECURITY_SCHEMES: Final = {
 _SCHEME_OF: Final[dict[Callable[..., Any], str]] = {
     widget_session: "session",
     server_api_app: "apiKey",
+    inbound_mail_app: "inboundKey",
 }
 
 
@@ -58,6 +64,8 @@ def _statuses(route: APIRoute, scheme: str | None) -> dict[int, str]:
         statuses[403] = "origin_not_allowed: the page's origin may not use this app"
     elif scheme == "apiKey":
         statuses[401] = "invalid_api_key: no, an unknown or a revoked API key"
+    elif scheme == "inboundKey":
+        statuses[401] = "invalid_inbound_key: no, an unknown or a replaced inbound key"
     if "requestBody" in (route.openapi_extra or {}):
         statuses[413] = "payload_too_large"
         statuses[415] = "unsupported_media_type: send the body as application/json"

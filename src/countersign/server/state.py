@@ -11,10 +11,12 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 
 from ..context import Backend
+from ..mail.inbound import InboundMail
 from ..messaging import Posted
 from ..outbound import OutboundClient
 from ..realtime.broker import Broker
 from ..realtime.hub import StreamHub
+from ..realtime.presence import OpenDashboards
 from ..settings import Settings
 from ..vocabulary.stream import StreamItem
 from .action_limits import ActionLimits
@@ -44,6 +46,9 @@ class ServerState:
     action_limits: ActionLimits = field(default_factory=ActionLimits)
     jwks: JwksRefresh = field(default_factory=JwksRefresh)  # unknown kids: SPEC 15
     typing_limit: TypingLimit = field(default_factory=TypingLimit)  # SPEC 11
+    # Email (SPEC 12): operators' dashboards open here, and received mail's way in.
+    dashboards: OpenDashboards = field(default_factory=OpenDashboards)
+    inbound_mail: InboundMail | None = None
 
     async def commit_and_publish(
         self, work: Callable[[Connection], tuple[T, Sequence[StreamItem]]]

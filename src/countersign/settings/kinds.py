@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -132,7 +133,27 @@ def _redis_url(url: str) -> str:
     return url
 
 
+_HOST_NAME: Final = re.compile(
+    r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+
+def _smtp_url(url: str) -> str:
+    if not url.startswith(("smtp://", "smtps://")):
+        raise ValueError("the SMTP URL must be smtp://[user:password@]host[:port] or smtps://…")
+    return url
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower()
+    if _HOST_NAME.fullmatch(value) is None:
+        raise ValueError("the inbound domain must be a host name such as mail.example.com")
+    return value
+
+
 DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+SmtpUrl = Annotated[str, AfterValidator(_smtp_url)]
+Domain = Annotated[str, AfterValidator(_domain)]
 RedisUrl = Annotated[str, AfterValidator(_redis_url)]
 MasterKey = Annotated[Secret, BeforeValidator(_secret)]
 

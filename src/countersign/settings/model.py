@@ -21,11 +21,13 @@ from .kinds import (
     MIN_REQUEST_TIMEOUT,
     MIN_RETENTION_DAYS,
     DatabaseUrl,
+    Domain,
     Hours,
     MasterKey,
     Proxies,
     RedisUrl,
     SettingsError,
+    SmtpUrl,
     Switch,
     Token,
     WholeDays,
@@ -182,6 +184,43 @@ class Settings(BaseSettings):
     # Or on a port of its own, bound to 127.0.0.1, without a token.
     metrics_port: int | None = Field(
         None, ge=1, le=65535, validation_alias="COUNTERSIGN_METRICS_PORT"
+    )
+
+    # Email (SPEC 12, docs/email.md). Outbound through a relay: smtp:// (STARTTLS when
+    # the relay offers it) or smtps:// (implicit TLS); without it nothing is mailed.
+    smtp_url: SmtpUrl | None = Field(None, validation_alias="COUNTERSIGN_SMTP_URL")
+    mail_from: str = Field(
+        "countersign@localhost", min_length=3, max_length=320,
+        validation_alias="COUNTERSIGN_MAIL_FROM",
+    )  # fmt: skip
+    # Replies come back to reply+TOKEN@ and new mail to support+APP@ this domain.
+    inbound_domain: Domain | None = Field(None, validation_alias="COUNTERSIGN_INBOUND_DOMAIN")
+    # The built-in SMTP receiver (``serve --smtp-port``), and its limits.
+    smtp_port: int | None = Field(None, ge=1, le=65535, validation_alias="COUNTERSIGN_SMTP_PORT")
+    smtp_max_message_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
+        validation_alias="COUNTERSIGN_SMTP_MAX_MESSAGE_BYTES",
+    )  # fmt: skip
+    smtp_max_recipients: int = Field(
+        20, ge=1, le=1000, validation_alias="COUNTERSIGN_SMTP_MAX_RECIPIENTS"
+    )
+    smtp_max_connections: int = Field(
+        100, ge=1, le=100_000, validation_alias="COUNTERSIGN_SMTP_MAX_CONNECTIONS"
+    )
+    # Mail retries: as webhooks' (base * 2**(n-1) seconds, capped), dead after this many.
+    mail_backoff_base: float = Field(
+        30.0, ge=0.001, le=86400.0, validation_alias="COUNTERSIGN_MAIL_BACKOFF_BASE_SECONDS"
+    )
+    mail_max_attempts: int = Field(
+        12, ge=1, le=100, validation_alias="COUNTERSIGN_MAIL_MAX_ATTEMPTS"
+    )
+    # How often the mail worker looks for due mail, and each node writes which widgets
+    # and dashboards it holds open (storage/presence.py).
+    mail_poll_seconds: float = Field(
+        1.0, ge=0.01, le=60.0, validation_alias="COUNTERSIGN_MAIL_POLL_SECONDS"
+    )
+    presence_seconds: float = Field(
+        5.0, ge=0.05, le=300.0, validation_alias="COUNTERSIGN_PRESENCE_SECONDS"
     )
 
     @classmethod

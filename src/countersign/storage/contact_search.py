@@ -159,6 +159,7 @@ _COLUMNS: Final = (
     Contact.email,
     Contact.name,
     Contact.verified,
+    Contact.via_email,
     Contact.created_at,
     Contact.last_seen_at,
 )

@@ -299,3 +299,43 @@ def ensure_verified_contacts(
             )
             found[user_id] = str(row[0])
     return found
+
+
+def email_contact(
+    connection: Connection, app_id: str, email: str, name: str | None, now: datetime
+) -> str:
+    """The app's email contact for ``email`` (someone who wrote to the support address),
+    made if there is none: never verified, so never the verified contact of that email
+    nor anyone's widget history."""
+    found = connection.execute(
+        select(Contact.id)
+        .where(
+            Contact.app_id == app_id,
+            Contact.via_email,
+            Contact.verified == false(),
+            Contact.email == email,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if found is not None:
+        return str(found)
+    contact_id = new_row_id("con", 12)
+    connection.execute(
+        insert(Contact).values(
+            id=contact_id,
+            app_id=app_id,
+            email=email,
+            name=name,
+            verified=False,
+            via_email=True,
+            metadata_={},
+            attributes={},
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return contact_id
+
+
+def set_mail_opt_out(connection: Connection, contact_id: str) -> None:
+    connection.execute(update(Contact).where(Contact.id == contact_id).values(mail_opt_out=True))

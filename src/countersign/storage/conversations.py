@@ -144,6 +144,18 @@ def conversation_owner(connection: Connection, app_id: str, conversation_id: str
     ).scalar_one_or_none()
 
 
+def conversation_parties(connection: Connection, conversation_id: str) -> tuple[str, str] | None:
+    """(app id, contact id) of a conversation of any app (for a reply token's check)."""
+    if not well_formed_id(conversation_id, "cnv"):
+        return None
+    row = connection.execute(
+        select(Conversation.app_id, Conversation.contact_id).where(
+            Conversation.id == conversation_id
+        )
+    ).one_or_none()
+    return None if row is None else (str(row.app_id), str(row.contact_id))
+
+
 def list_conversations(
     connection: Connection, contact_id: str, *, limit: int = 50, cursor: str | None = None
 ) -> Page:

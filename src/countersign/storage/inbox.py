@@ -45,9 +45,12 @@ VIEWS: Final = ("mine", "unassigned", "open", "snoozed", "resolved")
 
 def contact_summary(row: Any) -> dict[str, Any]:
     """Who a contact is, as the dashboard labels them: verified, unverified (a claim
-    that was not proven) or anonymous (no claim at all)."""
+    that was not proven), email (wrote to the support address: unverified too) or
+    anonymous (no claim at all)."""
     if row.verified:
         status = "verified"
+    elif row.via_email:
+        status = "email"
     elif row.user_id is not None or row.email is not None:
         status = "unverified"
     else:
@@ -116,6 +119,7 @@ def inbox(
             Contact.email,
             Contact.name,
             Contact.verified,
+            Contact.via_email,
             last_message(Message.body).label("last_body"),
             last_message(Message.author_type).label("last_author"),
             unread.label("unread"),
@@ -176,6 +180,7 @@ def conversation_of_app(
             Contact.email,
             Contact.name,
             Contact.verified,
+            Contact.via_email,
             Contact.metadata_.label("metadata"),
             Contact.attributes,
             Contact.created_at,
@@ -210,9 +215,14 @@ def conversation_of_app(
 
 def contact_of_app(connection: Connection, app_id: str, contact_id: str) -> dict[str, Any] | None:
     row = connection.execute(
-        select(Contact.id, Contact.user_id, Contact.email, Contact.name, Contact.verified).where(
-            Contact.id == contact_id, Contact.app_id == app_id
-        )
+        select(
+            Contact.id,
+            Contact.user_id,
+            Contact.email,
+            Contact.name,
+            Contact.verified,
+            Contact.via_email,
+        ).where(Contact.id == contact_id, Contact.app_id == app_id)
     ).one_or_none()
     return None if row is None else contact_summary(row)
 

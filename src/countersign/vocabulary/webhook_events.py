@@ -26,6 +26,10 @@ EVENT_TRACKED: Final = "event.tracked"
 CONVERSATION_STATUS_CHANGED: Final = "conversation.status_changed"
 CONVERSATION_ASSIGNED: Final = "conversation.assigned"
 NOTE_CREATED: Final = "note.created"
+# Email (SPEC 12): an email sent or given up on, a mail taken into a conversation.
+EMAIL_SENT: Final = "email.sent"
+EMAIL_FAILED: Final = "email.failed"
+EMAIL_RECEIVED: Final = "email.received"
 
 #: The stream event (not a webhook) of a conversation's status or assignee changing.
 CONVERSATION_UPDATED: Final = "conversation.updated"
@@ -41,6 +45,9 @@ EVENT_TYPES: Final = (
     CONVERSATION_STATUS_CHANGED,
     CONVERSATION_ASSIGNED,
     NOTE_CREATED,
+    EMAIL_SENT,
+    EMAIL_FAILED,
+    EMAIL_RECEIVED,
 )
 
 IdentityStatus = Literal["verified", "unverified", "anonymous"]

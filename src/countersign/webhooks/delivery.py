@@ -38,10 +38,10 @@ from ..storage import webhook_outbox, webhook_queue
 from ..storage.database import Database
 from ..storage.encryption import SecretBox
 from ..vocabulary.clock import utcnow
+from ..vocabulary.retry import RetryPolicy
 from ..vocabulary.standard_webhooks import standard_headers
 from ..vocabulary.webhook_events import envelope_bytes
 from ..vocabulary.webhook_signature import SIGNATURE_HEADER, sign
-from .backoff import RetryPolicy
 from .links import with_download_links
 
 log = logging.getLogger("countersign.webhooks")

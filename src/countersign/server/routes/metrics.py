@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ...core.compare import macs_equal
 from ...metrics import CONTENT_TYPE, QueueCollector, exposition, request_durations
-from ...storage import webhook_queue
+from ...storage import mail_queue, webhook_queue
 from ...storage.database import Database
 from ..auth import bearer_token
 from ..errors import ApiError
@@ -26,7 +26,11 @@ router = APIRouter(include_in_schema=False)
 async def scrape(database: Database) -> bytes:
     request_durations.flush()  # this process's, to the last request (on the loop's thread)
     reading = await database.run(webhook_queue.queue_stats)
-    return exposition(QueueCollector("webhook", "Webhook deliveries", lambda: reading))
+    mail = await database.run(mail_queue.queue_stats)
+    return exposition(
+        QueueCollector("webhook", "Webhook deliveries", lambda: reading),
+        QueueCollector("mail", "Emails", lambda: mail),
+    )
 
 
 @router.get("/metrics")

@@ -15,6 +15,7 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``operators``: operators, their invitations, their sessions, the audit trail, read markers
 - ``webhooks``: endpoints, events, deliveries, attempts
 - ``actions``: custom actions and their call log
+- ``mail``: the mail outbox, the inbound mail log, open widgets and dashboards per node
 
 Every public name is re-exported here, and importing this package defines every table
 on ``Base.metadata`` (what ``migrations/env.py`` compares against): import from
@@ -35,6 +36,10 @@ from .base import UtcDateTime as UtcDateTime
 from .contacts import VERIFIED_CONTACT as VERIFIED_CONTACT
 from .contacts import Contact as Contact
 from .contacts import Visitor as Visitor
+from .mail import OPEN_MAIL as OPEN_MAIL
+from .mail import MailInbound as MailInbound
+from .mail import MailOutbox as MailOutbox
+from .mail import NodePresence as NodePresence
 from .messaging import Conversation as Conversation
 from .messaging import Event as Event
 from .messaging import Message as Message

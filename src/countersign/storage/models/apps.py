@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...vocabulary.clock import utcnow
@@ -13,6 +23,7 @@ from .base import Base
 
 class App(Base):
     __tablename__ = "apps"
+    __table_args__ = (Index("uq_apps_inbound_key_hash", "inbound_key_hash", unique=True),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -32,6 +43,10 @@ class App(Base):
     )
     attachment_types: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Email (SPEC 12): how long the team's message waits for the contact to read it
+    # before it is emailed, and the SHA-256 of the key of POST /v1/inbound/email.
+    email_delay: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    inbound_key_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

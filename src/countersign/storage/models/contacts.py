@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...vocabulary.clock import utcnow
@@ -55,6 +55,11 @@ class Contact(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # True for an email contact: someone who wrote to the support address. Never
+    # verified (anyone can write a From line), never merged into a verified contact.
+    via_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set by mail to unsub+TOKEN@ (the List-Unsubscribe of every email sent).
+    mail_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The last seq of this contact's live stream (see StreamEvent).
     stream_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 

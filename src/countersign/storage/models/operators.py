@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...vocabulary.clock import utcnow
@@ -29,6 +29,8 @@ class Operator(Base):
     # Set while the operator is deactivated: they cannot log in and keep no session,
     # but their row stays, so their replies and the audit trail still name them.
     deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An email for a new conversation or a reply in one assigned to them (SPEC 12).
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class OperatorInvitation(Base):

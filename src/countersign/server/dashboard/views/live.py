@@ -200,6 +200,9 @@ async def live(websocket: WebSocket, app_id: str) -> None:
     unwatch = state.hub.watch_app(app_id, watch)
     # Signals (the contact typing) come beside the stream: no seq, nothing to look up.
     stop_signals = state.hub.signals.listen(app_key(app_id), typing)
+    operator = await operator_of(websocket, state)
+    # An open dashboard: this operator gets no email for what they can see (SPEC 12).
+    close_presence = state.dashboards.open(operator.id) if operator is not None else None
     receiver = asyncio.create_task(_drain_incoming(websocket))
     try:
         if await _missed_since(state, app_id, hello.mark):
@@ -213,6 +216,8 @@ async def live(websocket: WebSocket, app_id: str) -> None:
     finally:
         unwatch()
         stop_signals()
+        if close_presence is not None:
+            close_presence()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver

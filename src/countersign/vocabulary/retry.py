@@ -1,4 +1,4 @@
-"""When to try a failed delivery again, and when to give up.
+"""When to try a failed delivery (a webhook, an email) again, and when to give up.
 
 Exponential backoff with jitter: retry ``n`` waits between half and all of
 ``base * 2**(n-1)`` seconds, capped. The jitter spreads the retries of many deliveries
