@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from countersign.storage import migrate
 from countersign.storage.database import Database
-from countersign.storage.models import Contact
 
 INBOX_TABLES = {"notification_categories", "notification_preferences", "notification_sends"}
 
@@ -36,7 +35,6 @@ def test_existing_notifications_survive_and_the_migration_goes_both_ways(
         _alembic(database, "0009")
         sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         with database.engine.begin() as connection:
-            # The contacts table is as it was at 0009: the model's own defaults fill it.
             # The app (its table has grown since: 0012) and the notification are written
             # as 0009 knew them.
             connection.execute(
@@ -47,15 +45,14 @@ def test_existing_notifications_survive_and_the_migration_goes_both_ways(
                 ),
                 {"t": sent},
             )
+            # Only the columns 0009 had (the model has grown since: 0016).
             connection.execute(
-                insert(Contact).values(
-                    id="con_m",
-                    app_id="app_m",
-                    user_id="ada",
-                    verified=True,
-                    created_at=sent,
-                    last_seen_at=sent,
-                )
+                text(
+                    "INSERT INTO contacts (id, app_id, user_id, verified, metadata, attributes,"
+                    " created_at, last_seen_at, stream_seq) VALUES ('con_m', 'app_m', 'ada',"
+                    " true, '{}', '{}', :t, :t, 0)"
+                ),
+                {"t": sent},
             )
             connection.execute(
                 text(

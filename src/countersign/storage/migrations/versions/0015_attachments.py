@@ -80,6 +80,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("attachment_chunks")
     op.drop_table("attachments")
-    with op.batch_alter_table("apps") as batch:
-        batch.drop_column("attachment_types")
-        batch.drop_column("max_attachment_bytes")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of apps would drop the table,
+    # which every contact and conversation references.
+    op.drop_column("apps", "attachment_types")
+    op.drop_column("apps", "max_attachment_bytes")

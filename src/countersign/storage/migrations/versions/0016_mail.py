@@ -30,14 +30,14 @@ def upgrade() -> None:
     )
     op.add_column("apps", sa.Column("inbound_key_hash", sa.String(length=64), nullable=True))
     op.create_index("uq_apps_inbound_key_hash", "apps", ["inbound_key_hash"], unique=True)
-    op.add_column(
-        "contacts",
-        sa.Column("via_email", sa.Boolean(), server_default=sa.false(), nullable=False),
-    )
-    op.add_column(
-        "contacts",
-        sa.Column("mail_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False),
-    )
+    # A downgrade on SQLite leaves these two in place (see downgrade): added once.
+    present = {column["name"] for column in sa.inspect(op.get_bind()).get_columns("contacts")}
+    for name in ("via_email", "mail_opt_out"):
+        if name not in present:
+            op.add_column(
+                "contacts",
+                sa.Column(name, sa.Boolean(), server_default=sa.false(), nullable=False),
+            )
     op.add_column(
         "operators",
         sa.Column("email_notifications", sa.Boolean(), server_default=sa.true(), nullable=False),
@@ -148,9 +148,10 @@ def downgrade() -> None:
     with op.batch_alter_table("operators") as batch_op:
         batch_op.drop_column("email_notifications")
     op.drop_index("uq_apps_inbound_key_hash", table_name="apps")
-    with op.batch_alter_table("apps") as batch_op:
-        batch_op.drop_column("inbound_key_hash")
-        batch_op.drop_column("email_delay")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of apps would drop the table,
+    # which every contact and conversation references.
+    op.drop_column("apps", "inbound_key_hash")
+    op.drop_column("apps", "email_delay")
     # The contacts columns stay on SQLite: dropping them would rebuild the table (0013).
     if op.get_bind().dialect.name != "sqlite":
         op.drop_column("contacts", "mail_opt_out")
