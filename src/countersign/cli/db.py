@@ -29,7 +29,8 @@ from .options import cli_errors, database_options, emit, json_option
 def _open_database(data_dir: Path | None, database_url: str | None) -> Iterator[Database]:
     with cli_errors():
         settings = load_settings(data_dir=data_dir, database_url=database_url)
-        database = Database(settings.sqlalchemy_url)
+        # db prune removes attachments' files too, and sweeps their directory.
+        database = Database(settings.sqlalchemy_url, attachments_dir=settings.attachments_dir)
         try:
             yield database
         finally:
