@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import delete, func, select
 
 from countersign import retention
+from countersign.cli import cli
 from countersign.storage import attachments
 from countersign.storage.attachment_files import (
     INCOMING,
@@ -292,3 +294,20 @@ def test_uploads_follow_the_browser_to_its_verified_user(
     assert stored_count(harness)[0] == 0
     if store == "directory":
         assert stored_files(files_dir) == set()
+
+
+def test_the_cli_erasure_removes_the_files_too(dir_harness: Harness, files_dir: Path) -> None:
+    files = Files(dir_harness, "grace")
+    upload = files.uploaded(b"mine", "a.txt")
+    kept = Files(dir_harness, "hopper").uploaded(b"hers", "h.txt")
+    settings = dir_harness.settings
+    location = ["--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        location += ["--database-url", settings.database_url]
+    runner = CliRunner(env={"COUNTERSIGN_ATTACHMENTS_DIR": str(files_dir)})
+    erased = runner.invoke(
+        cli, ["contacts", "erase", dir_harness.app_id, "grace", "--yes", *location]
+    )
+    assert erased.exit_code == 0, erased.output
+    assert upload["id"] not in stored_files(files_dir)
+    assert stored_files(files_dir) == {kept["id"]}
