@@ -132,7 +132,7 @@ def serve_command(
         ("COUNTERSIGN_DATABASE_URL", settings.database_url),
         ("COUNTERSIGN_REDIS_URL", settings.redis_url),
         ("COUNTERSIGN_SMTP_PORT", str(settings.smtp_port) if settings.smtp_port else None),
-        ("COUNTERSIGN_ATTACHMENTS_DIR", str(settings.attachments_dir or "") or None),
+        ("COUNTERSIGN_ATTACHMENTS_DIR", str(settings.attachments_dir or "")),
     ):
         if value:
             os.environ[name] = value
