@@ -24,6 +24,7 @@ KEY = "k" * 43
 EVERY_VARIABLE: dict[str, tuple[str, str, Any]] = {
     "COUNTERSIGN_DATA_DIR": ("/srv/countersign", "data_dir", Path("/srv/countersign")),
     "COUNTERSIGN_DATABASE_URL": ("postgresql://u@db/x", "database_url", "postgresql://u@db/x"),
+    "COUNTERSIGN_ATTACHMENTS_DIR": ("/srv/files", "attachments_dir", Path("/srv/files")),
     "COUNTERSIGN_REDIS_URL": ("redis://cache:6379/0", "redis_url", "redis://cache:6379/0"),
     "COUNTERSIGN_MASTER_KEY": (KEY, "master_key", KEY.encode()),
     "COUNTERSIGN_HOST": ("0.0.0.0", "host", "0.0.0.0"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from .settings import Settings
+from .storage.attachment_files import DirectoryFiles
 from .storage.database import Database
 from .storage.encryption import SecretBox, load_or_create_key_file, parse_master_key
 from .storage.models import IdentitySecret
@@ -33,9 +34,11 @@ def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
         master_key = parse_master_key(settings.master_key.reveal().decode("utf-8", "replace"))
     else:
         master_key = load_or_create_key_file(settings.data_dir)
-    database = Database(settings.sqlalchemy_url)
+    database = Database(settings.sqlalchemy_url, attachments_dir=settings.attachments_dir)
     box = SecretBox(master_key)
     try:
+        if isinstance(database.files, DirectoryFiles):
+            database.files.prepare()  # a directory nobody may write fails here, at start
         if migrate:
             database.migrate()
             database.run_sync(lambda connection: check_master_key(connection, box))

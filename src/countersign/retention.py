@@ -1,6 +1,9 @@
 """Retention: pruning the logs that would otherwise grow forever -- the verification
 log (a row per identify), the webhook outbox, the action log and the idempotency keys
 of notification sends (kept 24 hours) -- and uploads no message claimed within a day.
+With ``COUNTERSIGN_ATTACHMENTS_DIR`` a round also sweeps the directory: files no row
+points at (their rows went by a foreign-key cascade, or never committed) and
+half-written uploads in ``.incoming`` (see ``storage/attachment_files.py``).
 
 Every server node runs :func:`prune_until`; ``countersign db prune`` calls
 :func:`prune_now` once. A round removes verification-log entries older than
@@ -18,17 +21,24 @@ pruning at the same time skip each other's rows (see ``storage.webhook_outbox.pr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+import anyio.to_thread
 from sqlalchemy import Connection
 
 from .background import stopped_within
 from .settings import Settings
 from .storage import actions, attachments, notification_sends, verification_log, webhook_outbox
+from .storage.attachment_files import (
+    INCOMING_GRACE_SECONDS,
+    ORPHAN_GRACE_SECONDS,
+    DirectoryFiles,
+)
 from .storage.database import Database
 from .vocabulary.clock import utcnow
 
@@ -55,6 +65,7 @@ class Pruned:
     action_calls: int
     idempotency_keys: int = 0  # of notification sends, past their 24 hours
     uploads: int = 0  # never attached to a message, after UNATTACHED_LIFETIME
+    orphan_files: int = 0  # in the attachments directory: no row, or a dead upload's
 
     def __bool__(self) -> bool:
         return bool(
@@ -63,6 +74,7 @@ class Pruned:
             or self.action_calls
             or self.idempotency_keys
             or self.uploads
+            or self.orphan_files
         )
 
 
@@ -92,16 +104,56 @@ async def prune_now(
     keys = await _drain(
         database, notification_sends.prune_keys, now - notification_sends.KEY_LIFETIME, chunk, stop
     )
-    uploads = await _drain(
-        database, attachments.prune_unattached, now - UNATTACHED_LIFETIME, chunk, stop
-    )
+    uploads = await _prune_uploads(database, now - UNATTACHED_LIFETIME, chunk, stop)
+    orphans = await sweep_files(database, now.timestamp())
     return Pruned(
         verification_log=log_rows,
         webhook_events=events,
         action_calls=calls,
         idempotency_keys=keys,
         uploads=uploads,
+        orphan_files=orphans,
     )
+
+
+async def _prune_uploads(
+    database: Database, cutoff: datetime, chunk: int, stop: asyncio.Event | None
+) -> int:
+    """As :func:`_drain`, and each chunk's files (in a directory) removed once its rows'
+    deletion committed: never before, so no live row loses its file."""
+    files = database.files
+    total = 0
+    while True:
+        ids = await database.run(lambda c: attachments.prune_unattached_ids(c, cutoff, chunk))
+        if ids and isinstance(files, DirectoryFiles):
+            await anyio.to_thread.run_sync(files.remove, ids)
+        total += len(ids)
+        if len(ids) < chunk or (stop is not None and stop.is_set()):
+            return total
+        await asyncio.sleep(0)
+
+
+async def sweep_files(database: Database, now: float) -> int:
+    """Remove the attachments directory's orphans: files older than
+    ``ORPHAN_GRACE_SECONDS`` (at ``now``, a ``time.time()``) that no row names, and
+    ``.incoming`` files older than ``INCOMING_GRACE_SECONDS``; how many. A younger
+    file is left alone: its upload may be about to commit its row."""
+    files = database.files
+    if not isinstance(files, DirectoryFiles):
+        return 0
+    removed = await anyio.to_thread.run_sync(
+        files.remove_stale_incoming, now - INCOMING_GRACE_SECONDS
+    )
+    for fan in await anyio.to_thread.run_sync(files.fan_dirs):
+        # One fan-out directory at a time: a few hundred ids per query, never a list of
+        # every file in memory.
+        candidates = await anyio.to_thread.run_sync(files.ids_in, fan, now - ORPHAN_GRACE_SECONDS)
+        if not candidates:
+            continue
+        kept = await database.read(functools.partial(_existing, candidates))
+        orphans = [name for name in candidates if name not in kept]
+        removed += await anyio.to_thread.run_sync(files.remove, orphans)
+    return removed
 
 
 async def _drain(
@@ -115,6 +167,10 @@ async def _drain(
         if removed < chunk or (stop is not None and stop.is_set()):
             return total
         await asyncio.sleep(0)  # let the requests waiting on the event loop through
+
+
+def _existing(attachment_ids: list[str], connection: Connection) -> set[str]:
+    return attachments.existing_ids(connection, attachment_ids)
 
 
 async def prune_until(
@@ -144,8 +200,11 @@ async def prune_until(
             continue
         if pruned:
             log.info(
-                "pruned %d verification-log entries, %d webhook events and %d action calls",
+                "pruned %d verification-log entries, %d webhook events, %d action calls, "
+                "%d unattached uploads and %d orphan files",
                 pruned.verification_log,
                 pruned.webhook_events,
                 pruned.action_calls,
+                pruned.uploads,
+                pruned.orphan_files,
             )

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -209,9 +209,10 @@ class Servers:
         database_url: str | None = None,
         redis_url: str | None = None,
         wait: bool = True,
+        extra_args: Sequence[str] = (),
     ) -> ServerNode:
         args = [sys.executable, "-m", "countersign", "serve", "--log-level", "info"]
-        args += self._location(data_dir, database_url)
+        args += [*self._location(data_dir, database_url), *extra_args]
         if redis_url:
             args += ["--redis-url", redis_url]
         node = ServerNode(name, free_port(), args, self.env, self.root / f"{name}.log")
@@ -227,15 +228,25 @@ class Servers:
 
 
 def two_nodes(
-    servers: Servers, data_dir: Path, database_url: str, redis_url: str
+    servers: Servers,
+    data_dir: Path,
+    database_url: str,
+    redis_url: str,
+    extra_args: Sequence[str] = (),
 ) -> tuple[CreatedApp, ServerNode, ServerNode]:
-    """An app, and two nodes on one database and Redis (both ready)."""
+    """An app, and two nodes on one database and Redis (both ready), each started with
+    ``extra_args`` too."""
     app = servers.create_app(data_dir, database_url)  # migrates the schema first
-    a = servers.start(
-        "node-a", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
-    )
-    b = servers.start(
-        "node-b", data_dir=data_dir, database_url=database_url, redis_url=redis_url, wait=False
+    a, b = (
+        servers.start(
+            name,
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            wait=False,
+            extra_args=extra_args,
+        )
+        for name in ("node-a", "node-b")
     )
     a.wait_ready()
     b.wait_ready()

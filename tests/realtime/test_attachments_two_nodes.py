@@ -1,5 +1,6 @@
 """Attachments live where every node reads them (SPEC 11): two ``countersign serve``
-nodes on one PostgreSQL. A file uploaded through node A and attached there is
+nodes on one PostgreSQL, with the files in the database or in one directory both
+mount (``--attachments-dir``). A file uploaded through node A and attached there is
 listed and served, byte for byte, by node B; another user asking B gets 404."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import io
 import secrets
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from .conftest import Servers, identify, two_nodes
@@ -19,10 +21,13 @@ def _photo() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.parametrize("store", ["database", "shared directory"])
 def test_uploaded_through_a_fetched_through_b(
-    servers: Servers, postgres_url: str, shared_redis: str, tmp_path: Path
+    servers: Servers, postgres_url: str, shared_redis: str, tmp_path: Path, store: str
 ) -> None:
-    app, a, b = two_nodes(servers, tmp_path / "data", postgres_url, shared_redis)
+    shared = tmp_path / "shared-files"
+    extra = ["--attachments-dir", str(shared)] if store == "shared directory" else []
+    app, a, b = two_nodes(servers, tmp_path / "data", postgres_url, shared_redis, extra)
     user = f"files-{secrets.token_hex(4)}"
     on_a = {"Authorization": "Bearer " + identify(a, app, user)["session_token"]}
     on_b = {"Authorization": "Bearer " + identify(b, app, user)["session_token"]}
@@ -48,6 +53,8 @@ def test_uploaded_through_a_fetched_through_b(
     assert Image.open(io.BytesIO(image.content)).size == (64, 48)
     archive = b.http.get(f"/v1/widget/attachments/{uploaded[1]['id']}", headers=on_b)
     assert archive.content == big
+    on_disk = {path.name for path in shared.glob("*/att_*")}
+    assert on_disk == ({item["id"] for item in uploaded} if extra else set())
     stranger = {"Authorization": "Bearer " + identify(b, app, "someone-else")["session_token"]}
     refused = b.http.get(f"/v1/widget/attachments/{uploaded[1]['id']}", headers=stranger)
     assert refused.status_code == 404

@@ -78,6 +78,8 @@ def test_on_a_fresh_data_dir_there_is_nothing_to_prune(cs: Any) -> None:
         "webhook_events": 0,
         "action_calls": 0,
         "idempotency_keys": 0,
+        "uploads": 0,
+        "orphan_files": 0,
         "verification_log_days": 90,
         "webhook_days": 30,
         "action_log_days": 30,

@@ -56,6 +56,7 @@ def erase_command(
         erased = backend.database.run_sync(
             lambda c: privacy.erase_user(c, app_id, user_id, utcnow(), actor="command line")
         )
+        backend.database.files.remove(erased.files)  # once the erasure committed
     removed = ", ".join(f"{table} {count}" for table, count in erased.removed.items() if count)
     document = {"erased": True, "contact_id": erased.contact_id, "removed": erased.removed}
     emit(document, as_json=as_json, text=f"Erased {user_id} ({erased.contact_id}): {removed}.")

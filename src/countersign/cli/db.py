@@ -29,7 +29,8 @@ from .options import cli_errors, database_options, emit, json_option
 def _open_database(data_dir: Path | None, database_url: str | None) -> Iterator[Database]:
     with cli_errors():
         settings = load_settings(data_dir=data_dir, database_url=database_url)
-        database = Database(settings.sqlalchemy_url)
+        # db prune removes attachments' files too, and sweeps their directory.
+        database = Database(settings.sqlalchemy_url, attachments_dir=settings.attachments_dir)
         try:
             yield database
         finally:
@@ -113,7 +114,8 @@ def prune_command(
     as_json: bool,
 ) -> None:
     """Remove verification-log entries, settled webhook events and action calls older
-    than their retention.
+    than their retention, and uploads no message claimed in a day (with
+    COUNTERSIGN_ATTACHMENTS_DIR, their files and the directory's orphans too).
 
     An event with a delivery still pending or being retried is kept, whatever its age.
     """
@@ -141,6 +143,8 @@ def prune_command(
         "webhook_events": pruned.webhook_events,
         "action_calls": pruned.action_calls,
         "idempotency_keys": pruned.idempotency_keys,
+        "uploads": pruned.uploads,
+        "orphan_files": pruned.orphan_files,
         "verification_log_days": log_days.days,
         "webhook_days": webhook.days,
         "action_log_days": calls.days,
@@ -150,7 +154,9 @@ def prune_command(
         f"{log_days.days} days, "
         f"{pruned.webhook_events} webhook events older than {webhook.days} days "
         f"(with their deliveries and attempts), {pruned.action_calls} action calls "
-        f"older than {calls.days} days and {pruned.idempotency_keys} notification "
-        "idempotency keys older than 24 hours"
+        f"older than {calls.days} days, {pruned.idempotency_keys} notification "
+        f"idempotency keys older than 24 hours and {pruned.uploads} uploads no message "
+        "claimed in a day"
+        + (f", and swept {pruned.orphan_files} orphan files" if pruned.orphan_files else "")
     )
     emit(document, as_json=as_json, text=text)

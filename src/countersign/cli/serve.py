@@ -52,6 +52,12 @@ def serving_app() -> FastAPI:
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Worker processes (COUNTERSIGN_WORKERS; 1)."
 )
+@click.option(
+    "--attachments-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep attachments' files in this directory, shared by every node, instead of "
+    "the database (COUNTERSIGN_ATTACHMENTS_DIR).",
+)
 @click.option("--demo", is_flag=True, help="Create a demo app (once) and serve /demo.")
 @click.option(
     "--metrics-port",
@@ -83,6 +89,7 @@ def serve_command(
     database_url: str | None,
     redis_url: str | None,
     workers: int | None,
+    attachments_dir: Path | None,
     demo: bool,
     metrics_port: int | None,
     smtp_port: int | None,
@@ -104,6 +111,7 @@ def serve_command(
             host=host,
             port=port,
             workers=workers,
+            attachments_dir=attachments_dir,
             demo=demo or None,  # COUNTERSIGN_DEMO=1 works too
             metrics_port=metrics_port,
             smtp_port=smtp_port,
@@ -124,6 +132,7 @@ def serve_command(
         ("COUNTERSIGN_DATABASE_URL", settings.database_url),
         ("COUNTERSIGN_REDIS_URL", settings.redis_url),
         ("COUNTERSIGN_SMTP_PORT", str(settings.smtp_port) if settings.smtp_port else None),
+        ("COUNTERSIGN_ATTACHMENTS_DIR", str(settings.attachments_dir or "")),
     ):
         if value:
             os.environ[name] = value
@@ -144,6 +153,8 @@ def serve_command(
         click.echo(f"Metrics: http://{METRICS_HOST}:{settings.metrics_port}/metrics")
     if settings.smtp_port is not None:
         click.echo(f"SMTP receiver: {settings.host}:{settings.smtp_port}")
+    if settings.attachments_dir is not None:
+        click.echo(f"Attachments: files in {settings.attachments_dir}")
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Countersign on {base}  (API docs: {base}/docs)")
     click.echo(f"Data: {settings!r}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ..storage import contact_records, contacts, operators
+from ..storage import attachments, contact_records, contacts, operators
 from ..storage.contacts import ContactView
 from ..storage.errors import NotFound
 
@@ -22,6 +22,9 @@ class Erased:
     contact_id: str
     ended: list[tuple[str, int]]  # the sessions to end on every node
     removed: dict[str, int]  # rows deleted, by table
+    # Attachment ids whose files (in COUNTERSIGN_ATTACHMENTS_DIR) the caller removes
+    # once this commits (``database.files.remove``): never before, in case it does not.
+    files: list[str] = field(default_factory=list)
 
 
 class ContactNotFound(NotFound):
@@ -80,8 +83,9 @@ def erase_user(
 ) -> Erased:
     contact = _contact(connection, app_id, who)
     ended = contact_records.sessions_of(connection, contact.id)
+    files = attachments.ids_of_contact(connection, contact.id)  # before their rows cascade
     removed = contact_records.erase_records(connection, app_id, contact.id, _identifiers(contact))
     operators.record_system_audit(
         connection, actor, "contact.erased", app_id=app_id, target=contact.id, now=now
     )
-    return Erased(contact.id, ended, removed)
+    return Erased(contact.id, ended, removed, files)

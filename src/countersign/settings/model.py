@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default_factory=data_dir_default, validation_alias="COUNTERSIGN_DATA_DIR"
     )
     database_url: DatabaseUrl | None = Field(None, validation_alias="COUNTERSIGN_DATABASE_URL")
+    # Attachments' bytes in this directory instead of the database (docs/attachments.md):
+    # every node must mount the same one.
+    attachments_dir: Path | None = Field(None, validation_alias="COUNTERSIGN_ATTACHMENTS_DIR")
     redis_url: RedisUrl | None = Field(None, validation_alias="COUNTERSIGN_REDIS_URL")
     master_key: MasterKey | None = Field(None, validation_alias="COUNTERSIGN_MASTER_KEY")
     host: str = Field("127.0.0.1", min_length=1, validation_alias="COUNTERSIGN_HOST")

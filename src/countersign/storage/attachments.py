@@ -12,6 +12,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, delete, insert, select, update
 
 from ..vocabulary.ids import new_row_id
+from .attachment_files import DirectoryFiles, files_of
 from .errors import Invalid, NotFound
 from .models import App, Attachment, AttachmentChunk, Conversation, Message
 
@@ -70,6 +71,10 @@ def set_limits(
         raise NotFound("no such app")
 
 
+def new_attachment_id() -> str:
+    return new_row_id("att", 12)
+
+
 def insert_attachment(
     connection: Connection,
     *,
@@ -80,18 +85,38 @@ def insert_attachment(
     chunks: Iterable[bytes],
     now: datetime,
 ) -> dict[str, Any]:
-    """Store a file's bytes chunk by chunk, then its row with the total size."""
-    attachment_id = new_row_id("att", 12)
-    connection.execute(
-        insert(Attachment).values(
-            id=attachment_id,
-            app_id=app_id,
-            contact_id=contact_id,
-            name=name,
-            content_type=content_type,
-            size=0,
-            created_at=now,
-        )
+    """Store a file's bytes where this database keeps them (the chunk table, or the
+    attachments directory: the file first, then its row), and its row with the size.
+
+    With a directory, a failed insert removes the file; a transaction rolled back
+    later leaves an orphan file the retention job's sweep removes."""
+    attachment_id = new_attachment_id()
+    files = files_of(connection)
+    if isinstance(files, DirectoryFiles):
+        size = files.write(attachment_id, chunks)
+        try:
+            return insert_row(
+                connection,
+                attachment_id=attachment_id,
+                app_id=app_id,
+                contact_id=contact_id,
+                name=name,
+                content_type=content_type,
+                size=size,
+                now=now,
+            )
+        except BaseException:
+            files.remove([attachment_id])
+            raise
+    insert_row(
+        connection,
+        attachment_id=attachment_id,
+        app_id=app_id,
+        contact_id=contact_id,
+        name=name,
+        content_type=content_type,
+        size=0,
+        now=now,
     )
     size = 0
     for position, data in enumerate(chunks):
@@ -104,6 +129,46 @@ def insert_attachment(
     connection.execute(update(Attachment).where(Attachment.id == attachment_id).values(size=size))
     row = connection.execute(select(*_COLUMNS).where(Attachment.id == attachment_id)).one()
     return describe(row)
+
+
+def insert_row(
+    connection: Connection,
+    *,
+    attachment_id: str,
+    app_id: str,
+    contact_id: str | None,
+    name: str,
+    content_type: str,
+    size: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row of a file whose bytes are already stored (a directory's file)."""
+    connection.execute(
+        insert(Attachment).values(
+            id=attachment_id,
+            app_id=app_id,
+            contact_id=contact_id,
+            name=name,
+            content_type=content_type,
+            size=size,
+            created_at=now,
+        )
+    )
+    return describe(
+        connection.execute(select(*_COLUMNS).where(Attachment.id == attachment_id)).one()
+    )
+
+
+def move_uploads(connection: Connection, from_contact: str, to_contact: str) -> int:
+    """Hand an anonymous browser's uploads to the contact it proved to be, with its
+    conversations: those not attached yet stay attachable by the user, and none is
+    erased with the anonymous contact (their foreign key cascades)."""
+    result = connection.execute(
+        update(Attachment)
+        .where(Attachment.contact_id == from_contact)
+        .values(contact_id=to_contact)
+    )
+    return int(result.rowcount or 0)
 
 
 def claim(
@@ -195,9 +260,15 @@ def iter_positions(size: int) -> Iterator[int]:
 
 
 def prune_unattached(connection: Connection, older_than: datetime, limit: int) -> int:
+    """:func:`prune_unattached_ids`, counted."""
+    return len(prune_unattached_ids(connection, older_than, limit))
+
+
+def prune_unattached_ids(connection: Connection, older_than: datetime, limit: int) -> list[str]:
     """Delete up to ``limit`` uploads never attached to a message and taken before
-    ``older_than`` (their chunks cascade); how many. Rows another node is pruning are
-    skipped, not waited for (PostgreSQL)."""
+    ``older_than`` (their chunks cascade); their ids, whose files (in a directory) go
+    once this commits. Rows another node is pruning are skipped, not waited for
+    (PostgreSQL)."""
     chosen = list(
         connection.execute(
             select(Attachment.id)
@@ -208,5 +279,28 @@ def prune_unattached(connection: Connection, older_than: datetime, limit: int) -
         ).scalars()
     )
     if not chosen:
-        return 0
-    return int(connection.execute(delete(Attachment).where(Attachment.id.in_(chosen))).rowcount)
+        return []
+    connection.execute(delete(Attachment).where(Attachment.id.in_(chosen)))
+    return chosen
+
+
+def ids_of_contact(connection: Connection, contact_id: str) -> list[str]:
+    """Every file an erasure of the contact deletes: their uploads, and every file in
+    their conversations (the team's too). Read before the rows go, since the rows
+    that cascade say nothing."""
+    in_conversations = (
+        select(Attachment.id)
+        .join(Message, Message.id == Attachment.message_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact_id)
+    )
+    uploaded = select(Attachment.id).where(Attachment.contact_id == contact_id)
+    return sorted(set(connection.execute(uploaded.union(in_conversations)).scalars()))
+
+
+def existing_ids(connection: Connection, attachment_ids: Sequence[str]) -> set[str]:
+    """Which of these ids still have a row."""
+    if not attachment_ids:
+        return set()
+    query = select(Attachment.id).where(Attachment.id.in_(list(attachment_ids)))
+    return set(connection.execute(query).scalars())

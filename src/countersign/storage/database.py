@@ -33,6 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from ..metrics import TRANSACTION_SECONDS
 from . import migrate
+from .attachment_files import FILES_INFO, AttachmentFiles, attachment_files
 from .private_files import create_private_file, make_private_dir
 
 T = TypeVar("T")
@@ -89,7 +90,7 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """Runs units of work against the configured database, migrated to the newest schema."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, attachments_dir: Path | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -98,6 +99,16 @@ class Database:
             self.engine = create_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
             )
+        # Where attachments' bytes go (COUNTERSIGN_ATTACHMENTS_DIR, or the chunk table).
+        # Each connection carries it too, so a unit of work that stores a file
+        # (storage.attachments.insert_attachment) writes where this database keeps them.
+        self.files: AttachmentFiles = attachment_files(attachments_dir)
+        files = self.files
+
+        @event.listens_for(self.engine, "connect")
+        def _files(_dbapi_connection: Any, record: Any) -> None:
+            record.info[FILES_INFO] = files
+
         self._group: list[_Pending] = []
         # SQLite's one connection serves the process. The event loop is its usual user,
         # but a thread may run work too (tests, a CLI helper in-process); two threads on

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from ..vocabulary.ids import new_row_id
 from . import contacts, verified_claims
+from .attachments import move_uploads
 from .contacts import Claim, ContactView, IdentityStatus
 from .conversations import move_conversations
 from .models import IdentitySecret, PublicKeyRecord, Visitor
@@ -230,6 +231,7 @@ def identify(
         if visitor.contact_id is not None:
             # What this browser started before proving who it is follows the user.
             move_conversations(connection, visitor.contact_id, verified_contact.id)
+            move_uploads(connection, visitor.contact_id, verified_contact.id)
         session = {"b_visitor_id": visitor.id, "b_epoch": visitor.session_epoch}
         if _PROVE_BROWSER.rows(
             connection,

@@ -4,6 +4,8 @@ only, each behind the owner's password, each in the audit trail."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -115,3 +117,25 @@ def test_without_the_csrf_token_nothing_is_erased(dashboard: Dashboard) -> None:
     )
     assert response.status_code == 403
     assert dashboard.client.get(dashboard.url(f"contacts/{contact}")).status_code == 200
+
+
+def test_erasing_from_the_dashboard_removes_the_contacts_files(
+    make_dashboard: Callable[..., Dashboard], tmp_path: Path
+) -> None:
+    files_dir = tmp_path / "files"
+    dashboard = make_dashboard(attachments_dir=files_dir)
+    harness = dashboard.harness
+    _, token = dashboard.conversation("user-12", "a file follows")
+    uploaded = harness.client.post(
+        "/v1/widget/uploads",
+        files={"file": ("notes.txt", b"private notes")},
+        headers=harness.session_headers(token),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    stored = files_dir / uploaded.json()["id"][-2:] / uploaded.json()["id"]
+    assert stored.is_file()
+    contact = _contact_id(dashboard, "user-12")
+    dashboard.logged_in()
+    erased = dashboard.post(f"contacts/{contact}/erase", {"password": PASSWORD})
+    assert erased.status_code == 200, erased.text
+    assert not stored.exists()

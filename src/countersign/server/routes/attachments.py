@@ -1,8 +1,9 @@
 """Uploads and downloads of attachments (SPEC 11): the widget's and the server API's.
 
 An upload is streamed to a temporary file (``server/uploads.py``), judged and cleaned
-by ``countersign.attachments`` and stored in chunks; a download streams the chunks
-back, to the contact's own sessions only (everyone else: 404, as if it did not exist).
+by ``countersign.attachments`` and stored in chunks, or as a file in
+``COUNTERSIGN_ATTACHMENTS_DIR`` (``storage/attachment_files.py``); a download streams
+it back, to the contact's own sessions only (everyone else: 404, as if it did not exist).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -25,6 +26,7 @@ from ...attachments.names import sanitise_name
 from ...core.signed_links import KEY_PURPOSE as LINK_KEY_PURPOSE
 from ...core.signed_links import link_valid
 from ...storage import attachments
+from ...storage.attachment_files import DirectoryFiles
 from ...storage.database import Database
 from ...vocabulary.clock import utcnow
 from ..auth import ApiAppDep, SessionDep
@@ -74,21 +76,58 @@ async def store_upload(
             judge, received.path, name, allowed, limit
         )
         try:
-            stored = await database.run(
-                lambda c: attachments.insert_attachment(
-                    c,
-                    app_id=app_id,
-                    contact_id=contact_id,
-                    name=name,
-                    content_type=accepted.content_type,
-                    chunks=read_chunks(accepted.path, attachments.CHUNK_BYTES),
-                    now=utcnow(),
+            if isinstance(database.files, DirectoryFiles):
+                stored = await _store_in_directory(
+                    database, database.files, app_id, contact_id, name, accepted
                 )
-            )
+            else:
+                stored = await database.run(
+                    lambda c: attachments.insert_attachment(
+                        c,
+                        app_id=app_id,
+                        contact_id=contact_id,
+                        name=name,
+                        content_type=accepted.content_type,
+                        chunks=read_chunks(accepted.path, attachments.CHUNK_BYTES),
+                        now=utcnow(),
+                    )
+                )
         finally:
             if accepted.path != received.path:
                 accepted.path.unlink(missing_ok=True)
     return json_response(stored, 201)
+
+
+async def _store_in_directory(
+    database: Database,
+    files: DirectoryFiles,
+    app_id: str,
+    contact_id: str | None,
+    name: str,
+    accepted: Accepted,
+) -> dict[str, Any]:
+    """The file into the directory (in a thread: megabytes and an fsync), then its row
+    in a short transaction; the file goes again if the row does not commit."""
+    attachment_id = attachments.new_attachment_id()
+    size = await anyio.to_thread.run_sync(
+        files.write, attachment_id, read_chunks(accepted.path, attachments.CHUNK_BYTES)
+    )
+    try:
+        return await database.run(
+            lambda c: attachments.insert_row(
+                c,
+                attachment_id=attachment_id,
+                app_id=app_id,
+                contact_id=contact_id,
+                name=name,
+                content_type=accepted.content_type,
+                size=size,
+                now=utcnow(),
+            )
+        )
+    except BaseException:
+        await anyio.to_thread.run_sync(files.remove, [attachment_id])
+        raise
 
 
 @router.post(
@@ -149,7 +188,15 @@ def _chunk(attachment_id: str, position: int, connection: Connection) -> bytes |
     return attachments.chunk(connection, attachment_id, position)
 
 
-def serve(database: Database, row: Any) -> Response:
+async def serve(database: Database, row: Any) -> Response:
+    """The file streamed a chunk at a time: from the attachments directory when it is
+    there, else from the chunk table (where files stored before the directory was set
+    stay)."""
+    files = database.files
+    opened = None
+    if isinstance(files, DirectoryFiles):
+        opened = await anyio.to_thread.run_sync(files.open, row.id)
+
     async def chunks() -> AsyncIterator[bytes]:
         for position in attachments.iter_positions(row.size):
             data = await database.read(functools.partial(_chunk, row.id, position))
@@ -157,7 +204,15 @@ def serve(database: Database, row: Any) -> Response:
                 return
             yield data
 
-    return StreamingResponse(chunks(), media_type=row.content_type, headers=serving_headers(row))
+    async def from_file(file: BinaryIO) -> AsyncIterator[bytes]:
+        try:
+            while data := await anyio.to_thread.run_sync(file.read, attachments.CHUNK_BYTES):
+                yield data
+        finally:
+            file.close()
+
+    body = chunks() if opened is None else from_file(opened)
+    return StreamingResponse(body, media_type=row.content_type, headers=serving_headers(row))
 
 
 @router.get(
@@ -188,7 +243,7 @@ async def widget_attachment(attachment_id: str, session: SessionDep, state: Stat
     row = await database.read(look)
     if row is None:
         raise ApiError(404, "not_found", "no such attachment")
-    return serve(database, row)
+    return await serve(database, row)
 
 
 @router.get(
@@ -212,4 +267,4 @@ async def linked_attachment(
     row = await database.read(lambda c: attachments.find_any(c, attachment_id))
     if row is None:
         raise ApiError(404, "not_found", "no such attachment, or the link expired")
-    return serve(database, row)
+    return await serve(database, row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -44,6 +45,7 @@ async def erase_user(
     erased = await state.backend.database.run(
         lambda c: privacy.erase_user(c, app_id, user, utcnow(), actor="server API")
     )
+    await anyio.to_thread.run_sync(state.backend.database.files.remove, erased.files)
     await state.broker.end_sessions(erased.ended)  # their streams close on every node
     return json_response(
         {"erased": True, "contact_id": erased.contact_id, "removed": erased.removed}

@@ -35,4 +35,4 @@ async def attachment(
     row: Any = await database.read(lambda c: attachments.find(c, app.id, attachment_id))
     if row is None:
         raise NotFound("This app has no such attachment.")
-    return serve(database, row)
+    return await serve(database, row)

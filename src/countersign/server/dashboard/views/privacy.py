@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import anyio.to_thread
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -100,5 +101,6 @@ async def erase_contact(
         )
     except privacy.ContactNotFound:
         raise NotFound("This app has no such contact.") from None
+    await anyio.to_thread.run_sync(state.backend.database.files.remove, erased.files)
     await state.broker.end_sessions(erased.ended)  # their streams close on every node
     return await _result(request, state, operator, app, contact_id, erased=erased)
