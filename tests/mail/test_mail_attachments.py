@@ -18,8 +18,8 @@ from countersign.storage import attachments, mail_settings
 from countersign.storage.models import Attachment
 from tests.mail.conftest import DOMAIN, Mail
 from tests.mail.relay import Received
-from tests.server.dashboard.conftest import OWNER, add_operator, fast_passwords  # noqa: F401
 from tests.mail.test_dashboard_mail import _login
+from tests.server.dashboard.conftest import OWNER, add_operator, fast_passwords  # noqa: F401
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
@@ -100,9 +100,7 @@ def test_a_reply_keeps_its_photo_stripped_its_pdf_and_the_original(mail: Mail) -
     # The team sees it in the dashboard too, as a download.
     add_operator(mail.harness, OWNER, "owner", "Olivia Owner")
     _login(mail, OWNER)
-    served = mail.harness.client.get(
-        f"/dashboard/apps/{mail.app_id}/attachments/{files[2]['id']}"
-    )
+    served = mail.harness.client.get(f"/dashboard/apps/{mail.app_id}/attachments/{files[2]['id']}")
     assert served.status_code == 200
     assert served.content == raw
     assert served.headers["content-disposition"].startswith("attachment;")
@@ -112,7 +110,7 @@ def test_a_reply_keeps_its_photo_stripped_its_pdf_and_the_original(mail: Mail) -
 
 
 def test_a_refused_part_is_skipped_with_a_reason_and_the_text_arrives(mail: Mail) -> None:
-    token, conversation, email = _answered(mail, "u-42", "bea@example.org")
+    _token, conversation, email = _answered(mail, "u-42", "bea@example.org")
     reply = mail.reply_to(email, "See attached.", sender="bea@example.org")
     reply.add_attachment(EXE, "application", "pdf", filename="invoice.pdf.exe")
     reply.add_attachment("<html><script>alert(1)</script></html>", "html", filename="page.html")
@@ -129,7 +127,7 @@ def test_a_refused_part_is_skipped_with_a_reason_and_the_text_arrives(mail: Mail
 
 
 def test_the_apps_own_limits_apply_to_mail_as_to_uploads(mail: Mail) -> None:
-    token, conversation, email = _answered(mail, "u-43", "cy@example.org")
+    _token, conversation, email = _answered(mail, "u-43", "cy@example.org")
     mail.harness.backend.database.run_sync(
         lambda c: attachments.set_limits(c, mail.app_id, max_bytes=2000, types=["pdf", "png"])
     )
@@ -147,7 +145,7 @@ def test_the_apps_own_limits_apply_to_mail_as_to_uploads(mail: Mail) -> None:
 
 
 def test_a_forged_reply_stores_no_file(mail: Mail) -> None:
-    token, conversation, email = _answered(mail, "u-44", "dee@example.org")
+    _token, _conversation, email = _answered(mail, "u-44", "dee@example.org")
     before = _rows(mail)
     forged = mail.reply_to(email, "Invoices attached", sender="mallory@evil.example")
     forged.add_attachment(gps_png(), "image", "png", filename="x.png")
@@ -161,7 +159,7 @@ def test_a_forged_reply_stores_no_file(mail: Mail) -> None:
 
 
 def test_the_same_reply_delivered_twice_stores_its_files_once(mail: Mail) -> None:
-    token, conversation, email = _answered(mail, "u-45", "eve@example.org")
+    _token, conversation, email = _answered(mail, "u-45", "eve@example.org")
     reply = mail.reply_to(email, "Once", sender="eve@example.org")
     reply.add_attachment(PDF, "application", "pdf", filename="once.pdf")
     mail.send(reply)
@@ -235,7 +233,7 @@ def test_a_support_mail_with_an_inline_logo_and_a_file(mail: Mail) -> None:
 
 
 def test_more_files_than_a_message_carries_and_a_mail_of_files_alone(mail: Mail) -> None:
-    token, conversation, email = _answered(mail, "u-47", "hal@example.org")
+    _token, conversation, email = _answered(mail, "u-47", "hal@example.org")
     reply = mail.reply_to(email, "", sender="hal@example.org")
     for n in range(11):
         reply.add_attachment(PDF, "application", "pdf", filename=f"page{n}.pdf")
@@ -277,7 +275,8 @@ def test_malformed_parts_do_not_crash(mail: Mail) -> None:
     # bad base64, the multipart without a boundary and the broken PNG are not files.
     (pdf, original) = first["attachments"]
     assert pdf["content_type"] == "application/pdf"
-    assert pdf["name"].startswith("r") and pdf["name"].endswith(".pdf")
+    assert pdf["name"].startswith("r")
+    assert pdf["name"].endswith(".pdf")
     assert original["name"] == "original-mail.eml"
     assert "bad.pdf (a type this app does not accept)" in first["body"]
     (entry,) = [e for e in mail.log() if e["direction"] == "in"]

@@ -8,6 +8,9 @@
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
 
+A mail that becomes a message brings its files (``parts.py``: judged as uploads, with
+the original mail as a download), written in the same transaction as the message.
+
 A bounce or an automatic reply (null sender, ``MAILER-DAEMON``, ``Auto-Submitted``,
 ``multipart/report``) is ignored: answering it could start a loop. Every outcome is a
 line of the inbound log with its reason; a refused mail's body is stored nowhere.
