@@ -15,11 +15,12 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from countersign.storage import attachments, mail_settings
-from countersign.storage.models import Attachment
+from countersign.storage.models import Attachment, WebhookEvent
 from tests.mail.conftest import DOMAIN, Mail
 from tests.mail.relay import Received
 from tests.mail.test_dashboard_mail import _login
 from tests.server.dashboard.conftest import OWNER, add_operator, fast_passwords  # noqa: F401
+from tests.webhooks.conftest import add_endpoint
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
@@ -111,6 +112,7 @@ def test_a_reply_keeps_its_photo_stripped_its_pdf_and_the_original(mail: Mail) -
 
 def test_a_refused_part_is_skipped_with_a_reason_and_the_text_arrives(mail: Mail) -> None:
     _token, conversation, email = _answered(mail, "u-42", "bea@example.org")
+    add_endpoint(mail.harness, "http://127.0.0.1:9/hooks", ("email.received",))
     reply = mail.reply_to(email, "See attached.", sender="bea@example.org")
     reply.add_attachment(EXE, "application", "pdf", filename="invoice.pdf.exe")
     reply.add_attachment("<html><script>alert(1)</script></html>", "html", filename="page.html")
@@ -124,6 +126,22 @@ def test_a_refused_part_is_skipped_with_a_reason_and_the_text_arrives(mail: Mail
     assert [f["name"] for f in last["attachments"]] == ["real.pdf", "original-mail.eml"]
     (entry,) = [e for e in mail.log() if e["direction"] == "in"]
     assert entry["status"] == "accepted"
+    # The webhook names what was skipped, and carries the files as any message does.
+    (event,) = mail.harness.backend.database.run_sync(
+        lambda c: (
+            c.execute(select(WebhookEvent.data).where(WebhookEvent.type == "email.received"))
+            .scalars()
+            .all()
+        )
+    )
+    assert [item["name"] for item in event["email"]["skipped"]] == [
+        "invoice.pdf.exe",
+        "page.html",
+    ]
+    assert [f["name"] for f in event["message"]["attachments"]] == [
+        "real.pdf",
+        "original-mail.eml",
+    ]
 
 
 def test_the_apps_own_limits_apply_to_mail_as_to_uploads(mail: Mail) -> None:
