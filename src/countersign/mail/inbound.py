@@ -8,6 +8,9 @@
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
 
+A mail that becomes a message brings its files (``parts.py``: judged as uploads, with
+the original mail as a download), written in the same transaction as the message.
+
 A bounce or an automatic reply (null sender, ``MAILER-DAEMON``, ``Auto-Submitted``,
 ``multipart/report``) is ignored: answering it could start a loop. Every outcome is a
 line of the inbound log with its reason; a refused mail's body is stored nowhere.
@@ -31,12 +34,14 @@ from sqlalchemy import Connection
 
 from ..messaging import post_message, start_conversation
 from ..settings import Settings
-from ..storage import contacts, mail_outbox, webhook_outbox
+from ..storage import contacts, conversations, mail_outbox, webhook_outbox
 from ..storage.apps import AppNotFound, get_app
 from ..storage.conversations import Draft, conversation_owner, conversation_parties
 from ..vocabulary.stream import StreamItem
 from ..vocabulary.webhook_events import EMAIL_RECEIVED
+from . import parts
 from .addresses import header_text, our_recipient, plain_address
+from .parts import MailFiles
 from .quotes import MAX_REPLY_CHARS, html_text, strip_reply
 from .tokens import ReplyTokens
 
@@ -145,6 +150,31 @@ def _client_id(message_id: str | None, raw: bytes) -> str:
     return f"mail:{digest[:40]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """A received mail parsed once (off the event loop), for the checks and the post."""
+
+    inbound: Inbound
+    message: EmailMessage | None  # None: not a mail at all
+    sender: str | None
+
+
+def arrive(inbound: Inbound) -> Arrived:
+    message = _parse(inbound.raw)
+    sender = None if message is None else plain_address(_header(message, "From"))
+    return Arrived(inbound, message, sender)
+
+
+@dataclass(frozen=True, slots=True)
+class _Passed:
+    """A mail through every check, before anything is written for it."""
+
+    kind: Literal["reply", "unsubscribe", "support"]
+    app_id: str
+    conversation_id: str | None = None  # the token's (a reply)
+    contact_id: str | None = None
+
+
 class InboundMail:
     """Takes received mail in, in the caller's transaction."""
 
@@ -152,42 +182,51 @@ class InboundMail:
         self._settings = settings
         self._tokens = tokens
 
-    def receive(self, connection: Connection, inbound: Inbound, now: datetime) -> Outcome:
-        message = _parse(inbound.raw)
+    def destination(self, connection: Connection, arrived: Arrived) -> str | None:
+        """The app whose message this mail would become, if it passes every check
+        (reads only): its files are worth judging then, and only then."""
+        if arrived.message is None:
+            return None
+        passed = self._check(connection, arrived, arrived.message)
+        if isinstance(passed, Outcome) or passed.kind == "unsubscribe":
+            return None
+        return passed.app_id
+
+    def receive(
+        self, connection: Connection, arrived: Arrived, now: datetime,
+        files: MailFiles | None = None,
+    ) -> Outcome:  # fmt: skip
+        """Check the mail and take it in; ``files``: its parts judged (``parts.py``),
+        stored only if it becomes a message."""
+        message = arrived.message
         if message is None:
-            return self._log(connection, inbound, None, Outcome("refused", "malformed"), now)
-        sender = plain_address(_header(message, "From"))
-        outcome = self._route(connection, inbound, message, sender, now)
-        return self._log(connection, inbound, message, outcome, now, sender=sender)
+            return self._log(connection, arrived, Outcome("refused", "malformed"), now)
+        passed = self._check(connection, arrived, message)
+        outcome = (
+            passed
+            if isinstance(passed, Outcome)
+            else self._act(connection, arrived, message, passed, now, files or MailFiles())
+        )
+        return self._log(connection, arrived, outcome, now)
 
     def _log(
-        self,
-        connection: Connection,
-        inbound: Inbound,
-        message: EmailMessage | None,
-        outcome: Outcome,
-        now: datetime,
-        *,
-        sender: str | None = None,
+        self, connection: Connection, arrived: Arrived, outcome: Outcome, now: datetime
     ) -> Outcome:
+        inbound, message = arrived.inbound, arrived.message
         app = outcome.app_id or inbound.app_id
         mail_outbox.record_inbound(
             connection, channel=inbound.channel, outcome=outcome.status, reason=outcome.reason,
             now=now, app_id=app if app and _app_exists(connection, app) else None,
-            from_address=sender,
+            from_address=None if message is None else arrived.sender,
             message_id=None if message is None else _message_id(message),
             conversation_id=outcome.conversation_id if outcome.status == "accepted" else None,
         )  # fmt: skip
         return outcome
 
-    def _route(
-        self,
-        connection: Connection,
-        inbound: Inbound,
-        message: EmailMessage,
-        sender: str | None,
-        now: datetime,
-    ) -> Outcome:
+    def _check(
+        self, connection: Connection, arrived: Arrived, message: EmailMessage
+    ) -> Outcome | _Passed:
+        inbound, sender = arrived.inbound, arrived.sender
         domain = self._settings.inbound_domain
         if domain is None:
             return Outcome("refused", "no_inbound_domain")
@@ -205,15 +244,17 @@ class InboundMail:
         if sender is None:
             return Outcome("refused", "no_sender", app_id=app_id)
         if kind == "support":
-            return self._support(connection, inbound, message, value, sender, now)
-        return self._reply(
-            connection, inbound, message, value, sender, now, unsubscribe=kind == "unsubscribe"
-        )
+            if inbound.app_id is not None and inbound.app_id != value:
+                return Outcome("refused", "unknown_app")
+            if not _app_exists(connection, value):
+                return Outcome("refused", "unknown_app")  # logged without the app: no such row
+            return _Passed("support", value)
+        return self._check_reply(connection, inbound, value, sender, kind == "unsubscribe")
 
-    def _reply(
-        self, connection: Connection, inbound: Inbound, message: EmailMessage, token: str,
-        sender: str, now: datetime, *, unsubscribe: bool,
-    ) -> Outcome:  # fmt: skip
+    def _check_reply(
+        self, connection: Connection, inbound: Inbound, token: str, sender: str,
+        unsubscribe: bool,
+    ) -> Outcome | _Passed:  # fmt: skip
         conversation_id = ReplyTokens.conversation_of(token)
         found = (
             None if conversation_id is None else conversation_parties(connection, conversation_id)
@@ -228,21 +269,34 @@ class InboundMail:
         address = mail_outbox.mail_address(connection, contact_id)
         if address is None or address.lower() != sender:
             return Outcome("refused", "sender_mismatch", app_id=app_id)
-        if unsubscribe:
-            contacts.set_mail_opt_out(connection, contact_id)
-            return Outcome("accepted", "unsubscribed", app_id=app_id)
-        return self._post(connection, message, app_id, conversation_id, contact_id, inbound, now)
+        return _Passed(
+            "unsubscribe" if unsubscribe else "reply", app_id, conversation_id, contact_id
+        )
+
+    def _act(
+        self, connection: Connection, arrived: Arrived, message: EmailMessage, passed: _Passed,
+        now: datetime, files: MailFiles,
+    ) -> Outcome:  # fmt: skip
+        if passed.kind == "unsubscribe":
+            assert passed.contact_id is not None
+            contacts.set_mail_opt_out(connection, passed.contact_id)
+            return Outcome("accepted", "unsubscribed", app_id=passed.app_id)
+        if passed.kind == "support":
+            return self._support(connection, arrived, message, passed.app_id, now, files)
+        assert passed.conversation_id is not None
+        assert passed.contact_id is not None
+        return self._post(
+            connection, arrived, message, passed.app_id, passed.conversation_id,
+            passed.contact_id, now, files,
+        )  # fmt: skip
 
     def _support(
-        self, connection: Connection, inbound: Inbound, message: EmailMessage, app_id: str,
-        sender: str, now: datetime,
+        self, connection: Connection, arrived: Arrived, message: EmailMessage, app_id: str,
+        now: datetime, files: MailFiles,
     ) -> Outcome:  # fmt: skip
-        if inbound.app_id is not None and inbound.app_id != app_id:
-            return Outcome("refused", "unknown_app")
-        if not _app_exists(connection, app_id):
-            return Outcome("refused", "unknown_app")  # logged without the app: no such row
+        assert arrived.sender is not None  # _check refused a mail without one
         name = header_text(parseaddr(_header(message, "From"))[0], 255) or None
-        contact_id = contacts.email_contact(connection, app_id, sender, name, now)
+        contact_id = contacts.email_contact(connection, app_id, arrived.sender, name, now)
         # Its own Message-ID first: the same mail delivered again goes where it went.
         own = _message_id(message)
         threaded = ([own] if own else []) + _MESSAGE_IDS.findall(
@@ -264,32 +318,45 @@ class InboundMail:
         else:
             prefix = ""
         posted = self._post(
-            connection, message, app_id, conversation_id, contact_id, inbound, now, prefix=prefix
-        )
+            connection, arrived, message, app_id, conversation_id, contact_id, now, files,
+            prefix=prefix,
+        )  # fmt: skip
         return Outcome(
             posted.status, posted.reason, posted.conversation_id, (*events, *posted.events), app_id
         )
 
     def _post(
-        self, connection: Connection, message: EmailMessage, app_id: str, conversation_id: str,
-        contact_id: str, inbound: Inbound, now: datetime, *, prefix: str = "",
+        self, connection: Connection, arrived: Arrived, message: EmailMessage, app_id: str,
+        conversation_id: str, contact_id: str, now: datetime, files: MailFiles, *,
+        prefix: str = "",
     ) -> Outcome:  # fmt: skip
-        body = (prefix + reply_text(message)).strip()[:MAX_REPLY_CHARS]
+        body = parts.message_text(prefix + reply_text(message), files, MAX_REPLY_CHARS)
         if not body:
             return Outcome("ignored", "empty_reply", conversation_id, app_id=app_id)
         message_id = _message_id(message)
-        draft = Draft("contact", None, body, _client_id(message_id, inbound.raw))
-        posted = post_message(
-            connection, app_id=app_id, contact_id=contact_id,
-            conversation_id=conversation_id, draft=draft, now=now,
-        )  # fmt: skip
-        if not posted.created:
+        client_id = _client_id(message_id, arrived.inbound.raw)
+        if conversations.message_by_client_id(connection, conversation_id, client_id):
+            # Delivered again: the first delivery's message (and files) stand.
             return Outcome("ignored", "duplicate", conversation_id, app_id=app_id)
+        with connection.begin_nested() as attempt:
+            attached = parts.store(
+                connection, files, arrived.inbound.raw, app_id=app_id, contact_id=contact_id,
+                now=now,
+            )  # fmt: skip
+            posted = post_message(
+                connection, app_id=app_id, contact_id=contact_id,
+                conversation_id=conversation_id,
+                draft=Draft("contact", None, body, client_id, attached), now=now,
+            )  # fmt: skip
+            if not posted.created:  # a concurrent delivery won: its files stand alone
+                attempt.rollback()
+                return Outcome("ignored", "duplicate", conversation_id, app_id=app_id)
         data = {
             "email": {
                 "conversation_id": conversation_id,
                 "message_id": message_id,
-                "channel": inbound.channel,
+                "channel": arrived.inbound.channel,
+                "skipped": [{"name": item.name, "reason": item.reason} for item in files.skipped],
             },
             "message": posted.message,
         }

@@ -9,17 +9,22 @@ committed, then its stream events published, as every change is.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Final
 
+import anyio.to_thread
 from sqlalchemy import Connection
 
+from ..mail import parts
 from ..mail.delivery import MailWorker
-from ..mail.inbound import Inbound, InboundMail, Outcome
+from ..mail.inbound import Inbound, InboundMail, Outcome, arrive
+from ..mail.parts import MailFiles
 from ..mail.presence import Presence
 from ..mail.receiver import SmtpReceiver
 from ..mail.relay import Relay
 from ..mail.tokens import KEY_PURPOSE, ReplyTokens
+from ..storage import attachments
 from ..vocabulary.clock import utcnow
 from ..vocabulary.stream import StreamItem
 from .ratelimit import FailureLimiter, Limit
@@ -30,13 +35,31 @@ REFUSED_MAIL: Final = Limit(failures=20, window_seconds=600)
 
 
 async def receive_mail(state: ServerState, mail: InboundMail, inbound: Inbound) -> Outcome:
-    """A received mail taken in (SMTP or HTTP): committed, then its events published."""
+    """A received mail taken in (SMTP or HTTP): committed, then its events published.
+
+    Parsed in a thread; its files judged in a thread too (images are decoded), and only
+    when the mail passes the checks, so a forged reply costs no decoding; then checked
+    again and stored in one transaction, which stores no file for a refused mail."""
+    database = state.backend.database
+    arrived = await anyio.to_thread.run_sync(arrive, inbound)
+    files = MailFiles()
+    if arrived.message is not None and parts.file_parts(arrived.message):
+        message = arrived.message
+        app_id = await database.read(lambda c: mail.destination(c, arrived))
+        if app_id is not None:
+            limit, allowed = await database.read(lambda c: attachments.limits(c, app_id))
+            files = await anyio.to_thread.run_sync(
+                functools.partial(parts.prepare, message, limit=limit, allowed=allowed)
+            )
 
     def work(connection: Connection) -> tuple[Outcome, Sequence[StreamItem]]:
-        outcome = mail.receive(connection, inbound, utcnow())
+        outcome = mail.receive(connection, arrived, utcnow(), files)
         return outcome, outcome.events
 
-    return await state.commit_and_publish(work)
+    try:
+        return await state.commit_and_publish(work)
+    finally:
+        files.discard()
 
 
 class MailService:

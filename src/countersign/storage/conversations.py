@@ -239,6 +239,13 @@ def _with_attachments(
     return messages
 
 
+def message_by_client_id(
+    connection: Connection, conversation_id: str, client_id: str
+) -> dict[str, Any] | None:
+    """The message posted with this retry key, if any."""
+    return _message_by_client_id(connection, conversation_id, client_id)
+
+
 def _message_by_client_id(
     connection: Connection, conversation_id: str, client_id: str
 ) -> dict[str, Any] | None:

@@ -56,6 +56,9 @@ _RECEIVED: Final[dict[str, Any]] = {
             "mail_refused: a reply token that does not verify, a sender that is not the "
             "contact, an address of another app, or no inbound domain set"
         ),
+        413: documented_error(
+            "payload_too_large: the mail is over COUNTERSIGN_SMTP_MAX_MESSAGE_BYTES"
+        ),
     },
 )
 async def inbound_email(request: Request, app_id: InboundAppDep, state: StateDep) -> Response:
