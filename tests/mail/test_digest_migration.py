@@ -108,9 +108,7 @@ def test_digests_come_and_go_with_0017_and_continuity_mail_stays(database_url: s
                 text(_MAIL),
                 {"id": "mail_d", "kind": "digest", "key": "d", "conversation": None, "t": AT},
             )
-            connection.execute(
-                text("INSERT INTO mail_digest_items VALUES ('mail_d', 'ntf_d')")
-            )
+            connection.execute(text("INSERT INTO mail_digest_items VALUES ('mail_d', 'ntf_d')"))
         assert _mail_ids(database) == ["mail_c", "mail_d"]
 
         _alembic(database, "0016", down=True)

@@ -3,7 +3,9 @@
 - ``reply+<token>@``: the token must verify for its conversation (``tokens.py``) and
   ``From`` must be the contact's own address (their verified email, or an email
   contact's); then the reply, without its quoted history, is the contact's message.
-- ``unsub+<token>@``: the same checks; the contact gets no more email.
+- ``unsub+<token>@``: the same checks; the contact gets no more email. For a digest
+  of notifications (the token names the email, not a conversation): email off for the
+  digest's categories, the user's other email untouched.
 - ``support+<app_id>@``: a new conversation of the sender's email contact (never
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
@@ -30,8 +32,9 @@ from typing import Final, Literal
 from sqlalchemy import Connection
 
 from ..messaging import post_message, start_conversation
+from ..notifications import preferences, set_preferences
 from ..settings import Settings
-from ..storage import contacts, mail_outbox, webhook_outbox
+from ..storage import contacts, mail_digests, mail_outbox, webhook_outbox
 from ..storage.apps import AppNotFound, get_app
 from ..storage.conversations import Draft, conversation_owner, conversation_parties
 from ..vocabulary.stream import StreamItem
@@ -215,6 +218,10 @@ class InboundMail:
         sender: str, now: datetime, *, unsubscribe: bool,
     ) -> Outcome:  # fmt: skip
         conversation_id = ReplyTokens.conversation_of(token)
+        if unsubscribe and conversation_id is not None and conversation_id.startswith("mail_"):
+            return self._unsubscribe_digest(
+                connection, inbound, token, conversation_id, sender, now
+            )
         found = (
             None if conversation_id is None else conversation_parties(connection, conversation_id)
         )
@@ -232,6 +239,30 @@ class InboundMail:
             contacts.set_mail_opt_out(connection, contact_id)
             return Outcome("accepted", "unsubscribed", app_id=app_id)
         return self._post(connection, message, app_id, conversation_id, contact_id, inbound, now)
+
+    def _unsubscribe_digest(
+        self, connection: Connection, inbound: Inbound, token: str, mail_id: str,
+        sender: str, now: datetime,
+    ) -> Outcome:  # fmt: skip
+        found = mail_digests.digest_parties(connection, mail_id)
+        if found is None or (inbound.app_id is not None and found[0] != inbound.app_id):
+            return Outcome("refused", "bad_token")
+        app_id, contact_id = found
+        if not self._tokens.verify(token, app_id, contact_id):
+            return Outcome("refused", "bad_token", app_id=app_id)
+        address = mail_outbox.mail_address(connection, contact_id)
+        if address is None or address.lower() != sender:
+            return Outcome("refused", "sender_mismatch", app_id=app_id)
+        known = preferences(connection, app_id, contact_id)["categories"]
+        off = {
+            name: (None, False)
+            for name in mail_digests.categories_of(connection, mail_id)
+            if name in known
+        }
+        if not off:
+            return Outcome("accepted", "unsubscribed", app_id=app_id)
+        _, event = set_preferences(connection, app_id, contact_id, off, now)
+        return Outcome("accepted", "unsubscribed", events=(event,), app_id=app_id)
 
     def _support(
         self, connection: Connection, inbound: Inbound, message: EmailMessage, app_id: str,
@@ -312,6 +343,9 @@ def _app_of_target(connection: Connection, kind: str, value: str) -> str | None:
     if kind == "support":
         return value
     conversation_id = ReplyTokens.conversation_of(value)
+    if conversation_id is not None and conversation_id.startswith("mail_"):
+        digest = mail_digests.digest_parties(connection, conversation_id)
+        return None if digest is None else digest[0]
     found = None if conversation_id is None else conversation_parties(connection, conversation_id)
     return None if found is None else found[0]
 

@@ -161,6 +161,8 @@ def mail_log(connection: Connection, app_id: str, limit: int = 50) -> list[dict[
             "to": row.to_address,
             "subject": row.subject,
             "conversation_id": row.conversation_id,
+            # A digest names no conversation: how many notifications it gathered.
+            **({"notifications": row.up_to_seq} if row.kind == "digest" else {}),
             "attempts": row.attempts,
             "last_error": row.last_error,
         }
