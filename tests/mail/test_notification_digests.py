@@ -359,3 +359,16 @@ def test_the_mail_log_and_the_mail_page_show_a_digest(
     assert "<td>digest</td>" in page.text
     assert "2 notifications" in page.text
     assert "ned@example.org" in page.text
+
+
+def test_erasing_the_user_takes_their_pending_digest_with_them(mail: Mail) -> None:
+    _delay(mail, SLOW)
+    _category(mail, "billing", email=True)
+    mail.verified_user("u-15", "oz@example.org")
+    _notify(mail, "u-15", "Invoice ready")
+    assert [e["status"] for e in _out(mail)] == ["pending"]
+    erased = mail.api("DELETE", "/v1/users/u-15")
+    assert erased.status_code == 200, erased.text
+    assert _out(mail) == []
+    time.sleep(SLOW + 1.0)
+    assert mail.relay.received == []
