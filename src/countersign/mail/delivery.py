@@ -27,7 +27,8 @@ from ..storage.database import Database
 from ..vocabulary.clock import utcnow
 from ..vocabulary.retry import RetryPolicy
 from ..vocabulary.webhook_events import EMAIL_FAILED, EMAIL_SENT
-from .plan import Present, Send, Skip, plan
+from .decisions import Send, Skip
+from .plan import Present, plan
 from .relay import Relay, RelayError
 from .tokens import ReplyTokens
 

@@ -3,7 +3,9 @@
 - ``reply+<token>@``: the token must verify for its conversation (``tokens.py``) and
   ``From`` must be the contact's own address (their verified email, or an email
   contact's); then the reply, without its quoted history, is the contact's message.
-- ``unsub+<token>@``: the same checks; the contact gets no more email.
+- ``unsub+<token>@``: the same checks; the contact gets no more email. For a digest
+  of notifications (the token names the email, not a conversation): email off for the
+  digest's categories, the user's other email untouched.
 - ``support+<app_id>@``: a new conversation of the sender's email contact (never
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
@@ -33,8 +35,9 @@ from typing import Final, Literal
 from sqlalchemy import Connection
 
 from ..messaging import post_message, start_conversation
+from ..notifications import preferences, set_preferences
 from ..settings import Settings
-from ..storage import contacts, conversations, mail_outbox, webhook_outbox
+from ..storage import contacts, conversations, mail_digests, mail_outbox, webhook_outbox
 from ..storage.apps import AppNotFound, get_app
 from ..storage.conversations import Draft, conversation_owner, conversation_parties
 from ..vocabulary.stream import StreamItem
@@ -169,9 +172,9 @@ def arrive(inbound: Inbound) -> Arrived:
 class _Passed:
     """A mail through every check, before anything is written for it."""
 
-    kind: Literal["reply", "unsubscribe", "support"]
+    kind: Literal["reply", "unsubscribe", "unsubscribe_digest", "support"]
     app_id: str
-    conversation_id: str | None = None  # the token's (a reply)
+    conversation_id: str | None = None  # the token's (a reply), or a digest's mail id
     contact_id: str | None = None
 
 
@@ -255,10 +258,11 @@ class InboundMail:
         self, connection: Connection, inbound: Inbound, token: str, sender: str,
         unsubscribe: bool,
     ) -> Outcome | _Passed:  # fmt: skip
+        # A reply token names a conversation; a digest's unsubscribe token, its mail.
         conversation_id = ReplyTokens.conversation_of(token)
-        found = (
-            None if conversation_id is None else conversation_parties(connection, conversation_id)
-        )
+        digest = unsubscribe and conversation_id is not None and conversation_id.startswith("mail_")
+        parties = mail_digests.digest_parties if digest else conversation_parties
+        found = None if conversation_id is None else parties(connection, conversation_id)
         if conversation_id is None or found is None:
             return Outcome("refused", "bad_token")
         app_id, contact_id = found
@@ -269,6 +273,8 @@ class InboundMail:
         address = mail_outbox.mail_address(connection, contact_id)
         if address is None or address.lower() != sender:
             return Outcome("refused", "sender_mismatch", app_id=app_id)
+        if digest:
+            return _Passed("unsubscribe_digest", app_id, conversation_id, contact_id)
         return _Passed(
             "unsubscribe" if unsubscribe else "reply", app_id, conversation_id, contact_id
         )
@@ -281,6 +287,13 @@ class InboundMail:
             assert passed.contact_id is not None
             contacts.set_mail_opt_out(connection, passed.contact_id)
             return Outcome("accepted", "unsubscribed", app_id=passed.app_id)
+        if passed.kind == "unsubscribe_digest":
+            assert passed.contact_id is not None
+            assert passed.conversation_id is not None
+            events = _digest_categories_off(
+                connection, passed.app_id, passed.contact_id, passed.conversation_id, now
+            )
+            return Outcome("accepted", "unsubscribed", events=events, app_id=passed.app_id)
         if passed.kind == "support":
             return self._support(connection, arrived, message, passed.app_id, now, files)
         assert passed.conversation_id is not None
@@ -379,6 +392,9 @@ def _app_of_target(connection: Connection, kind: str, value: str) -> str | None:
     if kind == "support":
         return value
     conversation_id = ReplyTokens.conversation_of(value)
+    if conversation_id is not None and conversation_id.startswith("mail_"):
+        digest = mail_digests.digest_parties(connection, conversation_id)
+        return None if digest is None else digest[0]
     found = None if conversation_id is None else conversation_parties(connection, conversation_id)
     return None if found is None else found[0]
 
@@ -389,3 +405,19 @@ def _app_exists(connection: Connection, app_id: str) -> bool:
     except AppNotFound:
         return False
     return True
+
+
+def _digest_categories_off(
+    connection: Connection, app_id: str, contact_id: str, mail_id: str, now: datetime
+) -> tuple[StreamItem, ...]:
+    """A digest's List-Unsubscribe: email off for the categories that digest carried."""
+    known = preferences(connection, app_id, contact_id)["categories"]
+    off = {
+        name: (None, False)
+        for name in mail_digests.categories_of(connection, mail_id)
+        if name in known
+    }
+    if not off:
+        return ()
+    _, event = set_preferences(connection, app_id, contact_id, off, now)
+    return (event,)

@@ -9,16 +9,14 @@ The rules, applied here at send time whatever was true when the first message ca
   read in the widget; all of them read: cancelled;
 - while a widget of theirs is open on any node, the email waits another
   ``email_delay`` (they may yet read it there);
-- to an operator, only while their switch is on and no dashboard of theirs is open.
+- to an operator, only while their switch is on and no dashboard of theirs is open;
+- a digest of notifications: :mod:`.digest`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import parseaddr
 
 from sqlalchemy import Connection
 
@@ -26,29 +24,12 @@ from ..settings import Settings
 from ..storage import mail_outbox, mail_queue, reads
 from .addresses import reply_address
 from .compose import Envelope, build
+from .decisions import Send, Skip, message_id
+from .digest import for_digest
 from .tokens import ReplyTokens
 
 TEAM_AUTHORS = ("operator", "bot")
 Present = Callable[[Connection, str, str], bool]  # (connection, kind, subject id)
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    message: EmailMessage
-    to: str
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    status: str  # cancelled | pending (look again at retry_at)
-    reason: str
-    retry_at: datetime | None = None
-
-
-def mail_domain(settings: Settings) -> str:
-    return settings.inbound_domain or (
-        parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
-    )
 
 
 def plan(
@@ -61,11 +42,9 @@ def plan(
 ) -> Send | Skip:
     if claimed.kind == "operator":
         return _for_operator(connection, claimed, settings, present, now)
+    if claimed.kind == "digest":
+        return for_digest(connection, claimed, settings, tokens, now)
     return _for_contact(connection, claimed, settings, tokens, present, now)
-
-
-def _message_id(claimed: mail_queue.ClaimedMail, settings: Settings) -> str:
-    return claimed.message_id or f"{claimed.id}@{mail_domain(settings)}"
 
 
 def _authored(messages: list[dict[str, object]], app_name: str) -> list[dict[str, object]]:
@@ -83,6 +62,7 @@ def _for_contact(
     present: Present,
     now: datetime,
 ) -> Send | Skip:
+    assert claimed.conversation_id is not None  # continuity is a conversation's
     address = mail_outbox.mail_address(connection, claimed.contact_id)
     if address is None:
         return Skip("cancelled", "no_verified_address")
@@ -108,7 +88,7 @@ def _for_contact(
         from_name=authors[0] if len(authors) == 1 else claimed.app_name,
         mail_from=settings.mail_from,
         subject=subject,
-        message_id=_message_id(claimed, settings),
+        message_id=message_id(claimed, settings),
         thread=mail_outbox.thread_ids(connection, claimed.conversation_id),
         reply_to=None if domain is None else reply_address(token, domain),
         unsubscribe=None if domain is None else f"unsub+{token}@{domain}",
@@ -130,6 +110,7 @@ def _for_operator(
     now: datetime,
 ) -> Send | Skip:
     assert claimed.operator_id is not None
+    assert claimed.conversation_id is not None
     operator = mail_queue.operator_of(connection, claimed.operator_id)
     if operator is None:
         return Skip("cancelled", "operator_mail_off")
@@ -154,7 +135,7 @@ def _for_operator(
         from_name=claimed.app_name,
         mail_from=settings.mail_from,
         subject=f"[{claimed.app_name}] {headline}",
-        message_id=_message_id(claimed, settings),
+        message_id=message_id(claimed, settings),
         date=now,
     )
     context = {

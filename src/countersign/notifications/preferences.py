@@ -97,3 +97,22 @@ def muted_in_app(
             else default_in_app
         )
     }
+
+
+def emailed(
+    connection: Connection, app_id: str, contact_ids: Sequence[str], category: str
+) -> set[str]:
+    """Of ``contact_ids``, those whose effective choice for ``category`` has email on
+    (their own, else the app's ``default_email`` for it; an undeclared category: off)."""
+    declared = {c.name: c for c in notification_settings.app_categories(connection, app_id)}
+    default_email = declared[category].default_email if category in declared else False
+    choices = notification_settings.chosen(connection, contact_ids, [category])
+    return {
+        contact_id
+        for contact_id in contact_ids
+        if (
+            choices[(contact_id, category)].email
+            if (contact_id, category) in choices
+            else default_email
+        )
+    }

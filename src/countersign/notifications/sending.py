@@ -20,6 +20,7 @@ from ..storage import contacts, notification_sends, notifications, stream_log
 from ..storage.errors import Conflict
 from ..storage.notifications import NotificationDraft
 from ..vocabulary.stream import StreamItem
+from .mail_triggers import gather_digests
 from .preferences import muted_in_app
 from .rules import recipients
 
@@ -72,6 +73,15 @@ def send(
         app_id=app_id,
         contact_ids=[contact_of[user] for user in targets],
         draft=draft,
+        now=now,
+    )
+    gather_digests(
+        connection,
+        app_id=app_id,
+        category=draft.category,
+        created=[
+            (contact_of[user], str(doc["id"])) for user, doc in zip(targets, made, strict=True)
+        ],
         now=now,
     )
     # Only the widgets hear of a new notification: the customer's backend sent it.

@@ -28,7 +28,7 @@ class ClaimedMail:
     app_id: str
     app_name: str
     email_delay: int
-    conversation_id: str
+    conversation_id: str | None  # None: a digest of notifications
     contact_id: str
     operator_id: str | None
     from_seq: int

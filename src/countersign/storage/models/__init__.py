@@ -37,6 +37,7 @@ from .contacts import VERIFIED_CONTACT as VERIFIED_CONTACT
 from .contacts import Contact as Contact
 from .contacts import Visitor as Visitor
 from .mail import OPEN_MAIL as OPEN_MAIL
+from .mail import MailDigestItem as MailDigestItem
 from .mail import MailInbound as MailInbound
 from .mail import MailOutbox as MailOutbox
 from .mail import NodePresence as NodePresence

@@ -24,10 +24,13 @@ class MailOutbox(Base):
     ``cancelled`` (read in the widget meanwhile, or nowhere to send it: ``reason``).
 
     ``kind`` is ``contact`` (continuity: the team's messages the contact has not read,
-    seqs ``from_seq``..``up_to_seq`` of the conversation) or ``operator`` (a
-    contact's message for an operator). While ``gathering``, later messages of the
-    same ``batch_key`` join the row instead of making another email; the first claim
-    ends the gathering, so a message posted while it is being sent gets a new row.
+    seqs ``from_seq``..``up_to_seq`` of the conversation), ``operator`` (a
+    contact's message for an operator) or ``digest`` (the contact's notifications of
+    one delay period, named in :class:`MailDigestItem`; no conversation, and
+    ``up_to_seq`` counts the notifications gathered). While ``gathering``, later
+    messages (notifications) of the same ``batch_key`` join the row instead of making
+    another email; the first claim ends the gathering, so one posted while it is being
+    sent gets a new row.
     """
 
     __tablename__ = "mail_outbox"
@@ -52,10 +55,13 @@ class MailOutbox(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # contact | operator
+    kind: Mapped[str] = mapped_column(String(16))  # contact | operator | digest
     batch_key: Mapped[str] = mapped_column(String(120))
     gathering: Mapped[bool] = mapped_column(Boolean, default=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    # NULL for a digest: notifications belong to no conversation.
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), default=None
+    )
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     operator_id: Mapped[str | None] = mapped_column(
         ForeignKey("operators.id", ondelete="CASCADE"), default=None
@@ -74,6 +80,22 @@ class MailOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailDigestItem(Base):
+    """A notification a digest email gathered. Deleting the notification (the backend
+    took it back) drops it from the digest; whether it is still unread is asked when
+    the email is due."""
+
+    __tablename__ = "mail_digest_items"
+    __table_args__ = (Index("ix_mail_digest_items_notification", "notification_id"),)
+
+    mail_id: Mapped[str] = mapped_column(
+        ForeignKey("mail_outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    notification_id: Mapped[str] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class MailInbound(Base):
