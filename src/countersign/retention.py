@@ -33,7 +33,14 @@ from sqlalchemy import Connection
 
 from .background import stopped_within
 from .settings import Settings
-from .storage import actions, attachments, notification_sends, verification_log, webhook_outbox
+from .storage import (
+    actions,
+    attachments,
+    notification_sends,
+    verification_counts,
+    verification_log,
+    webhook_outbox,
+)
 from .storage.attachment_files import (
     INCOMING_GRACE_SECONDS,
     ORPHAN_GRACE_SECONDS,
@@ -66,10 +73,12 @@ class Pruned:
     idempotency_keys: int = 0  # of notification sends, past their 24 hours
     uploads: int = 0  # never attached to a message, after UNATTACHED_LIFETIME
     orphan_files: int = 0  # in the attachments directory: no row, or a dead upload's
+    verification_counts: int = 0  # per-minute success counts, with the log's retention
 
     def __bool__(self) -> bool:
         return bool(
             self.verification_log
+            or self.verification_counts
             or self.webhook_events
             or self.action_calls
             or self.idempotency_keys
@@ -99,6 +108,10 @@ async def prune_now(
         10 * chunk,
         stop,
     )
+    # The successes' counts are the same log, counted: the same retention.
+    counted = await _drain(
+        database, verification_counts.prune, now - verification_log_retention, 10 * chunk, stop
+    )
     events = await _drain(database, webhook_outbox.prune, now - webhook_retention, chunk, stop)
     calls = await _drain(database, actions.prune_calls, now - action_log_retention, chunk, stop)
     keys = await _drain(
@@ -108,6 +121,7 @@ async def prune_now(
     orphans = await sweep_files(database, now.timestamp())
     return Pruned(
         verification_log=log_rows,
+        verification_counts=counted,
         webhook_events=events,
         action_calls=calls,
         idempotency_keys=keys,

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from countersign import sign
 from countersign.cli import cli
 from countersign.settings import load_settings
-from countersign.storage import verification_log
+from countersign.storage import verification_counts, verification_log
 from countersign.storage.database import Database
 
 from ..conftest import CLEAN_ENV, Invoke
@@ -342,6 +342,40 @@ def test_log_shows_outcomes_newest_first_and_filters(cs: Invoke, database_url: s
     assert "https://app.example.com" in text
     assert "\x1b" not in text  # a claimed identifier cannot drive the terminal
     assert "\\x1b[2Jevil" in text
+
+
+def test_log_shows_successes_as_counts_per_minute(cs: Invoke, database_url: str) -> None:
+    app_id = create_app(cs)["app_id"]
+    now = datetime.now(UTC)
+    database = Database(load_settings({}, database_url=database_url).sqlalchemy_url)
+    database.run_sync(
+        lambda c: verification_counts.add_successes(
+            c, {(app_id, "sec_a", now): 7, (app_id, "", now - timedelta(minutes=5)): 2}
+        )
+    )
+    failure = {"app_id": app_id, "at": now, "outcome": "refused", "method": "hash",
+               "code": "unknown", "identifier": "u-bad"}  # fmt: skip
+    database.run_sync(lambda c: verification_log.insert_entries(c, [failure]))
+    database.dispose()
+
+    logged = document(cs("log", app_id, "--json"))
+    assert [row["outcome"] for row in logged["data"]] == ["refused"]
+    assert [(r["secret_id"], r["count"]) for r in logged["verified_per_minute"]] == [
+        ("sec_a", 7),
+        (None, 2),
+    ]
+    assert logged["last_24h"]["verified"] == 9
+    only = document(cs("log", app_id, "--outcome", "verified", "--json"))
+    assert only["data"] == []
+    assert len(only["verified_per_minute"]) == 2
+    refused = document(cs("log", app_id, "--outcome", "refused", "--json"))
+    assert refused["verified_per_minute"] == []
+    text = ok(cs("log", app_id)).stdout
+    assert "verified, counted per minute (UTC):" in text
+    assert "sec_a" in text
+    assert "u-bad" in text
+    assert "MINUTE" in text
+    assert "VERIFIED" in text
 
 
 def test_log_refuses_an_unknown_outcome(cs: Invoke) -> None:

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from countersign import sign
 from countersign.context import Backend, open_backend
 from countersign.server.app import create_app
 from countersign.settings import Settings, load_settings
-from countersign.storage import apps, verification_log
+from countersign.storage import apps, verification_counts, verification_log
+from countersign.storage.models import Contact
 
 
 @dataclass
@@ -52,6 +54,29 @@ class Harness:
         self.client.portal.call(recorder.flush)  # type: ignore[union-attr]
         return self.backend.database.run_sync(
             lambda c: verification_log.recent_entries(c, self.app_id, **filters)
+        )
+
+    def successes(self, **filters: Any) -> list[dict[str, Any]]:
+        """The verified identifies counted per minute and secret (SPEC 9: successes
+        are counts, not log rows), once the recorder has flushed."""
+        recorder = self.client.app.state.countersign.recorder  # type: ignore[attr-defined]
+        self.client.portal.call(recorder.flush)  # type: ignore[union-attr]
+        return self.backend.database.run_sync(
+            lambda c: verification_counts.recent_counts(c, self.app_id, **filters)
+        )
+
+    def verified_count(self) -> int:
+        """How many identifies were counted verified, all minutes together."""
+        return sum(row["count"] for row in self.successes(limit=1000))
+
+    def last_verified_at(self, contact_id: str) -> Any:
+        """The contact's ``last_verified_at`` once the recorder has flushed."""
+        recorder = self.client.app.state.countersign.recorder  # type: ignore[attr-defined]
+        self.client.portal.call(recorder.flush)  # type: ignore[union-attr]
+        return self.backend.database.run_sync(
+            lambda c: c.execute(
+                select(Contact.last_verified_at).where(Contact.id == contact_id)
+            ).scalar_one()
         )
 
     def session_headers(self, token: str) -> dict[str, str]:

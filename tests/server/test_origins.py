@@ -54,6 +54,7 @@ def test_identify_from_another_origin_is_403(harness: Harness) -> None:
         assert_forbidden_origin(identify_from(harness, origin))
     # A refused origin opened no session and verified nobody.
     assert all(entry["outcome"] != "verified" for entry in harness.log())
+    assert harness.verified_count() == 0
 
 
 def test_identify_from_the_allowed_origin_echoes_it(harness: Harness) -> None:

@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from countersign import sign
 from countersign.context import Backend, open_backend
 from countersign.server.app import create_app
 from countersign.settings import Settings, load_settings
-from countersign.storage import apps, verification_log
+from countersign.storage import apps, verification_counts, verification_log
 from countersign.storage.apps import CreatedApp
 from countersign.storage.encryption import KEY_FILE, MasterKeyError
+from countersign.storage.models import Contact
 
 
 def new_master_key() -> str:
@@ -117,8 +119,19 @@ def check_everything_survived(before: FirstRun, client: TestClient, backend: Bac
         lambda c: verification_log.recent_entries(c, app_id)
     )
     outcomes = [(entry["outcome"], entry["code"]) for entry in log]
-    assert ("verified", "ok") in outcomes
     assert ("refused", "unknown") in outcomes
+    # And so did its successes, counted per minute, and the contact's last verified time.
+    counted: list[dict[str, Any]] = backend.database.run_sync(
+        lambda c: verification_counts.recent_counts(c, app_id)
+    )
+    assert sum(row["count"] for row in counted) >= 1
+    assert {row["secret_id"] for row in counted} == {before.created.secret_id}
+    verified_at = backend.database.run_sync(
+        lambda c: c.execute(
+            select(Contact.last_verified_at).where(Contact.id == before.contact_id)
+        ).scalar_one()
+    )
+    assert verified_at is not None
 
 
 def test_restart_keeps_sessions_secrets_and_log(

@@ -14,10 +14,18 @@ from sqlalchemy import Connection, func, select, update
 from countersign.cli import cli
 from countersign.context import open_backend
 from countersign.settings import load_settings
-from countersign.storage import actions, apps, verification_log, webhook_endpoints, webhook_outbox
+from countersign.storage import (
+    actions,
+    apps,
+    verification_counts,
+    verification_log,
+    webhook_endpoints,
+    webhook_outbox,
+)
 from countersign.storage.actions import CallRecord
 from countersign.storage.models import (
     ActionCall,
+    VerificationCount,
     VerificationLogEntry,
     WebhookDelivery,
     WebhookEvent,
@@ -31,8 +39,8 @@ NOW = utcnow()
 
 
 def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None:
-    """A verification-log entry, a delivered webhook event and an action call at each
-    age."""
+    """A verification-log entry, a per-minute success count, a delivered webhook event
+    and an action call at each age."""
     backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
 
     def work(c: Connection) -> None:
@@ -49,6 +57,7 @@ def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None
             actions.record_call(c, call, at)
             entry = {"app_id": app_id, "at": at, "outcome": "verified", "method": "hash"}
             verification_log.insert_entries(c, [{**entry, "code": "ok"}])
+            verification_counts.add_successes(c, {(app_id, "sec_x", at): 3})
         c.execute(update(WebhookDelivery).values(status="delivered", delivered_at=NOW))
 
     try:
@@ -57,8 +66,8 @@ def write_history(tmp_path: Path, database_url: str, *ages_in_days: int) -> None
         backend.close()
 
 
-def counts(tmp_path: Path, database_url: str) -> tuple[int, int, int]:
-    """Webhook events, action calls, verification-log entries."""
+def counts(tmp_path: Path, database_url: str) -> tuple[int, int, int, int]:
+    """Webhook events, action calls, verification-log entries, success counts."""
     backend = open_backend(load_settings(environ={}, data_dir=tmp_path, database_url=database_url))
     try:
         return backend.database.run_sync(
@@ -66,6 +75,7 @@ def counts(tmp_path: Path, database_url: str) -> tuple[int, int, int]:
                 c.execute(select(func.count()).select_from(WebhookEvent)).scalar_one(),
                 c.execute(select(func.count()).select_from(ActionCall)).scalar_one(),
                 c.execute(select(func.count()).select_from(VerificationLogEntry)).scalar_one(),
+                c.execute(select(func.count()).select_from(VerificationCount)).scalar_one(),
             )
         )
     finally:
@@ -75,6 +85,7 @@ def counts(tmp_path: Path, database_url: str) -> tuple[int, int, int]:
 def test_on_a_fresh_data_dir_there_is_nothing_to_prune(cs: Any) -> None:
     assert document(cs("db", "prune", "--json")) == {
         "verification_log": 0,
+        "verification_counts": 0,
         "webhook_events": 0,
         "action_calls": 0,
         "idempotency_keys": 0,
@@ -91,10 +102,13 @@ def test_old_history_goes_and_the_days_are_chosen(
 ) -> None:
     write_history(tmp_path, database_url, 1, 10, 40, 50, 100)
     text = ok(cs("db", "prune")).output
-    assert "removed 1 verification-log entries older than 90 days" in text
+    assert (
+        "removed 1 verification-log entries and 1 per-minute success counts older than 90 days"
+        in text
+    )
     assert "3 webhook events older than 30 days" in text
     assert "3 action calls older than 30 days" in text
-    assert counts(tmp_path, database_url) == (2, 2, 4)
+    assert counts(tmp_path, database_url) == (2, 2, 4, 4)
     pruned = document(
         cs(
             "db",
@@ -113,7 +127,8 @@ def test_old_history_goes_and_the_days_are_chosen(
         1,
         0,
     )
-    assert counts(tmp_path, database_url) == (1, 2, 2)
+    assert pruned["verification_counts"] == 2
+    assert counts(tmp_path, database_url) == (1, 2, 2, 2)
 
 
 def test_the_variables_set_the_default(tmp_path: Path, database_url: str) -> None:

@@ -140,6 +140,7 @@ def prune_command(
         )
     document = {
         "verification_log": pruned.verification_log,
+        "verification_counts": pruned.verification_counts,
         "webhook_events": pruned.webhook_events,
         "action_calls": pruned.action_calls,
         "idempotency_keys": pruned.idempotency_keys,
@@ -150,7 +151,8 @@ def prune_command(
         "action_log_days": calls.days,
     }
     text = (
-        f"removed {pruned.verification_log} verification-log entries older than "
+        f"removed {pruned.verification_log} verification-log entries and "
+        f"{pruned.verification_counts} per-minute success counts older than "
         f"{log_days.days} days, "
         f"{pruned.webhook_events} webhook events older than {webhook.days} days "
         f"(with their deliveries and attempts), {pruned.action_calls} action calls "

@@ -254,15 +254,24 @@ def search_contacts(
 
 
 def contact_in_full(connection: Connection, app_id: str, contact_id: str) -> dict[str, Any] | None:
-    """A contact of ``app_id`` with their attributes (verified) and metadata
-    (unverified), or ``None``."""
+    """A contact of ``app_id`` with their attributes (verified), metadata (unverified)
+    and when an identify last verified them (``last_verified_at``, None if never), or
+    ``None``."""
     if not well_formed_id(contact_id, "con"):
         return None
     row = connection.execute(
-        select(*_COLUMNS, Contact.metadata_.label("metadata"), Contact.attributes).where(
-            Contact.id == contact_id, Contact.app_id == app_id
-        )
+        select(
+            *_COLUMNS,
+            Contact.metadata_.label("metadata"),
+            Contact.attributes,
+            Contact.last_verified_at,
+        ).where(Contact.id == contact_id, Contact.app_id == app_id)
     ).one_or_none()
     if row is None:
         return None
-    return {**_listed(row), "metadata": row.metadata or {}, "attributes": row.attributes or {}}
+    return {
+        **_listed(row),
+        "metadata": row.metadata or {},
+        "attributes": row.attributes or {},
+        "last_verified_at": row.last_verified_at,
+    }

@@ -1,7 +1,10 @@
-"""The verification log: every identify outcome, written in batches, read newest first.
+"""The verification log: every failed or unverified identify, written in batches, read
+newest first.
 
 The server's recorder hands over a batch every quarter second; the dashboard and
-``countersign log`` read it back. Identifiers and origins are claims from the browser,
+``countersign log`` read it back. Successes are counted per minute instead
+(``verification_counts.py``, SPEC 9); verified rows written before the counts
+existed stay here and are read as before. Identifiers and origins are claims from the browser,
 so they are made safe to store here: a batch that fails on one oversized or NUL-bearing
 value would lose every other outcome in it.
 """
@@ -17,6 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from ..vocabulary.clock import utcnow
 from .models import VerificationLogEntry
 from .prepared import Prepared
+from .verification_counts import verified_since
 
 #: Identify outcomes. The log also holds ``revoked`` lines (an operator revoked a
 #: user, SPEC 15): not an identify, so neither a filter nor a zero in the counts.
@@ -129,6 +133,8 @@ def outcome_counts(connection: Connection, app_id: str, since: datetime) -> dict
     """How many identifies of each outcome the app had from ``since`` (aware) on.
 
     Every outcome is a key, zero when absent, so a caller can show a steady summary.
+    ``verified`` adds the counted successes (whole minutes from ``since`` on) to any
+    verified rows the log still holds from before they were counted.
     """
     counts = dict.fromkeys(OUTCOMES, 0)
     rows = connection.execute(
@@ -138,6 +144,7 @@ def outcome_counts(connection: Connection, app_id: str, since: datetime) -> dict
     )
     for outcome, count in rows:
         counts[outcome] = count
+    counts["verified"] += verified_since(connection, app_id, since)
     return counts
 
 

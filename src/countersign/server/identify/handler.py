@@ -6,6 +6,8 @@ and by the documented route in ``routes/widget.py`` for any that reach the route
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,7 +68,10 @@ async def identify(request: Request) -> Response:
         wait = await state.limits.take_failure(config.record.id, context.client_ip, claimed)
         if (limited := rate_limited(decision, wait)) is not None:
             raise limited
-    if wait is None:  # a blocked failure is answered without another log entry
+    verified = decision.outcome == "verified"
+    # A blocked failure is answered without another log entry; a success is counted
+    # once its contact is known, below.
+    if wait is None and not verified:
         state.recorder.record(pending_entry(config, body, decision, context))
     if decision.outcome == "refused" and decision.refusal == "identity_required":
         raise ApiError(
@@ -114,10 +119,20 @@ async def identify(request: Request) -> Response:
     token, _ = state.session_tokens.issue(
         identified.visitor_id, identified.session_epoch, expires_at, decision.secret_id
     )
-    if decision.secret_id is not None:
-        state.recorder.secret_used(decision.secret_id, now)  # a secret's or a public key's
+    _count_success(state, config.record.id, decision, identified.contact.id, now)
     document = response_document(token, expires_at, identified, decision, warnings)
     return Response(msgspec.json.encode(document), media_type="application/json")
+
+
+def _count_success(
+    state: IdentifyServices, app_id: str, decision: Decision, contact_id: str, now: datetime
+) -> None:
+    """A success is counted per minute (SPEC 9), with the secret's (or public key's)
+    use and the contact's last verified time; any other use of a secret, counted."""
+    if decision.outcome == "verified":
+        state.recorder.verified(app_id, decision.secret_id, decision.method, contact_id, now)
+    elif decision.secret_id is not None:
+        state.recorder.secret_used(decision.secret_id, now)
 
 
 async def _reserve_new_visitor(

@@ -8,7 +8,8 @@ Timestamps are timezone-aware UTC. Public ids are prefixed random strings
 - ``apps``: apps, their identity secrets and API keys
 - ``contacts``: contacts and visitors
 - ``public_keys``: public keys and JWKS URLs of apps, fetched JWKS, revoked users
-- ``verification_log``: the outcome of every identify
+- ``verification_log``: the outcome of every failed or unverified identify, and the
+  successes counted per minute
 - ``attachments``: uploaded files and their chunks
 - ``messaging``: conversations, messages, events, the stream log
 - ``notifications``: notifications, categories, preferences, idempotent sends
@@ -57,6 +58,8 @@ from .operators import OperatorSession as OperatorSession
 from .public_keys import JwksCache as JwksCache
 from .public_keys import PublicKeyRecord as PublicKeyRecord
 from .public_keys import RevokedUser as RevokedUser
+from .verification_log import NO_SECRET as NO_SECRET
+from .verification_log import VerificationCount as VerificationCount
 from .verification_log import VerificationLogEntry as VerificationLogEntry
 from .webhooks import OPEN_DELIVERY as OPEN_DELIVERY
 from .webhooks import WebhookAttempt as WebhookAttempt

@@ -62,6 +62,9 @@ class Contact(Base):
     mail_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The last seq of this contact's live stream (see StreamEvent).
     stream_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # When an identify last verified this contact (written by the recorder's flush, so
+    # up to a quarter second late); None for one never verified.
+    last_verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Visitor(Base):

@@ -8,6 +8,7 @@ follows whichever search the server has.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Final
 
 from sqlalchemy import Connection
@@ -62,6 +63,11 @@ async def contacts_page(
 async def contact_page(
     contact_id: str, request: Request, state: StateDep, operator: OperatorDep, app: AppDep
 ) -> Response:
+    # The recorder holds the latest verified times until its next flush: write them
+    # first, so "last verified" is current.
+    with contextlib.suppress(Exception):
+        await state.recorder.flush()
+
     def load(connection: Connection) -> dict[str, Any] | None:
         contact = contact_search.contact_in_full(connection, app.id, contact_id)
         if contact is None:

@@ -1,5 +1,9 @@
 """The verification log: recent identify outcomes with their diagnosis and the fix.
 
+Failures and unverified claims are listed row by row; successes are counted per
+minute and secret (SPEC 9) and listed as those counts, the ``verified`` filter
+included (with any verified rows logged before the counts existed).
+
 Counts cover the last 24 hours. In ``report`` mode the failures still get in as
 unverified; the page says how many ``required`` would have refused, so an owner can
 switch enforcement on knowing what it will do.
@@ -16,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ....core import HINTS
-from ....storage import verification_log
+from ....storage import verification_counts, verification_log
 from ....vocabulary.clock import utcnow
 from ...state import StateDep
 from ..auth import AppDep, OwnerDep
@@ -54,8 +58,14 @@ async def log(request: Request, state: StateDep, operator: OwnerDep, app: AppDep
         entries = verification_log.recent_entries(
             connection, app.id, limit=PAGE_SIZE, outcome=outcome
         )
+        successes = (
+            verification_counts.recent_counts(connection, app.id, limit=PAGE_SIZE)
+            if outcome in (None, "verified")
+            else []
+        )
         return {
             "entries": [{**entry, "fix": fix_for(entry)} for entry in entries],
+            "successes": successes,
             "counts": verification_log.outcome_counts(connection, app.id, since),
             "would_refuse": verification_log.would_be_refused(connection, app.id, since),
         }
