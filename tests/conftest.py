@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,17 +84,94 @@ def postgres_schema() -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """:func:`postgres_schema` for one test."""
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL schema of its own for one test, already at the newest revision;
+    empty under ``@pytest.mark.empty_database`` (the tests of the migrations)."""
     with postgres_schema() as url:
+        if not request.node.get_closest_marker("empty_database"):
+            _replay_migrations(url)
         yield url
+
+
+#: What migrating an empty schema sent, recorded once per worker: replayed into each
+#: test's schema in one transaction it takes ~0.05 s, against ~0.6 s for alembic's run
+#: (which loads every migration script and inspects the schema between steps). The
+#: statements name no schema, so they land in the search_path's: the test's own.
+_MIGRATION_SCRIPT: list[tuple[str, Any, bool]] = []
+
+
+def _recorded_migrations() -> list[tuple[str, Any, bool]]:
+    if _MIGRATION_SCRIPT:
+        return _MIGRATION_SCRIPT
+    from sqlalchemy import create_engine, event
+
+    from countersign.settings.model import with_driver
+    from countersign.storage import migrate
+
+    script: list[tuple[str, Any, bool]] = []
+    with postgres_schema() as url:
+        engine = create_engine(with_driver(url))
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def record(
+            _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+        ) -> None:
+            script.append((statement, parameters, many))
+
+        engine.connect().close()  # the dialect's own first queries: not migrations
+        script.clear()
+        migrate.upgrade(engine)
+        engine.dispose()
+    _MIGRATION_SCRIPT.extend(script)
+    return _MIGRATION_SCRIPT
+
+
+def _replay_migrations(url: str) -> None:
+    import psycopg
+
+    from countersign.storage import migrate
+
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        plain: list[str] = []  # statements without parameters go together, in one trip
+        for statement, parameters, many in _recorded_migrations():
+            if not parameters:
+                plain.append(statement)
+                continue
+            if plain:
+                cursor.execute(";\n".join(plain).encode())
+                plain.clear()
+            if many:
+                cursor.executemany(statement, parameters)
+            else:
+                cursor.execute(statement, parameters)
+        if plain:
+            cursor.execute(";\n".join(plain).encode())
+        cursor.execute("SELECT version_num FROM alembic_version")
+        assert cursor.fetchall() == [(migrate.newest(),)], "the replay must reach the head"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file each test copies (~1 ms) instead of migrating (~0.2 s)."""
+    directory = tmp_path_factory.mktemp("sqlite-template")
+    path = directory / "countersign.db"
+    open_backend(
+        load_settings(environ={}, data_dir=directory, database_url=f"sqlite:///{path}")
+    ).close()
+    assert not path.with_name(path.name + "-wal").exists(), "the template must be whole"
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs twice: on a fresh SQLite file and on PostgreSQL."""
+    """Each test using this runs twice: on a fresh SQLite file and on PostgreSQL, each
+    already at the newest schema, or empty under ``@pytest.mark.empty_database``
+    (the tests of the migrations themselves)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'countersign.db'}"
+        path = tmp_path / "countersign.db"
+        if not request.node.get_closest_marker("empty_database"):
+            shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
     return str(request.getfixturevalue("postgres_url"))
 
 

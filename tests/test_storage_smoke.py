@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from countersign import sign
 from countersign.storage import apps
 from countersign.storage.database import Database
 from countersign.storage.encryption import SecretBox
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_migrate_create_app_and_verify(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     database.migrate()

@@ -3,6 +3,7 @@ down to 0004 (through any later migration) and up again cleanly."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -17,6 +18,7 @@ from ..server.dashboard.test_migration import _tables_of
 ACTION_TABLES = {"actions", "action_calls"}
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_the_action_tables_match_the_models(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:

@@ -386,6 +386,7 @@ def test_log_refuses_an_unknown_outcome(cs: Invoke) -> None:
 # db and settings ------------------------------------------------------------------------
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_db_current_and_upgrade_on_an_empty_database(cs: Invoke) -> None:
     before = document(cs("db", "current", "--json"))
     assert before["revision"] is None

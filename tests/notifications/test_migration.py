@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -27,6 +28,7 @@ def _tables(database: Database) -> set[str]:
         return set(database.engine.dialect.get_table_names(connection))
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_existing_notifications_survive_and_the_migration_goes_both_ways(
     database_url: str,
 ) -> None:

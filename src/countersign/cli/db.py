@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from alembic.script import ScriptDirectory
 
 from ..retention import prune_now
 from ..settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, load_settings
@@ -35,10 +34,6 @@ def _open_database(data_dir: Path | None, database_url: str | None) -> Iterator[
             yield database
         finally:
             database.dispose()
-
-
-def _head(database: Database) -> str | None:
-    return ScriptDirectory.from_config(migrate.alembic_config(database.engine)).get_current_head()
 
 
 @click.group("db")
@@ -69,7 +64,7 @@ def current_command(data_dir: Path | None, database_url: str | None, as_json: bo
     """Print the database's schema revision and the newest one this version knows."""
     with _open_database(data_dir, database_url) as database:
         revision = migrate.current_revision(database.engine)
-        head = _head(database)
+        head = migrate.newest()
     if revision == head:
         text = f"{revision} (newest)"
     else:

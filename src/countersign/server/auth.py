@@ -12,7 +12,7 @@ from ..storage import apps, mail_settings
 from .errors import ApiError
 from .identify.policy import check_origin
 from .request_context import note_app
-from .sessions import SessionView, open_session_and_read
+from .sessions import SessionView, open_session_and_read, read_nothing
 from .state import ServerState, StateDep
 
 T = TypeVar("T")
@@ -28,12 +28,8 @@ def bearer_token(request: Request) -> str | None:
 
 async def widget_session(request: Request, state: StateDep) -> SessionView:
     """The live session named by the bearer token, checked against the app's origins."""
-    session, _ = await widget_session_and_read(request, state, _nothing)
+    session, _ = await widget_session_and_read(request, state, read_nothing)
     return session
-
-
-def _nothing(_connection: Connection, _session: SessionView) -> None:
-    return None
 
 
 async def widget_session_and_read(
@@ -45,15 +41,16 @@ async def widget_session_and_read(
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "invalid_session", "send Authorization: Bearer <session_token>")
-    session, result = await open_session_and_read(state, token, read)
-    if session is None:
+    opened = await open_session_and_read(state, token, read)
+    if opened is None:
         raise ApiError(401, "invalid_session", "the session is unknown, expired or revoked")
+    session, result = opened
     config = await state.directory.get(session.app_id)
     if config is None:
         raise ApiError(401, "invalid_session", "the session's app no longer exists")
     check_origin(config, request.headers.get("origin"))
     note_app(session.app_id)
-    return session, result  # type: ignore[return-value]  # read ran: the session is live
+    return session, result
 
 
 async def _keyed_app(

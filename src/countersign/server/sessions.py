@@ -75,26 +75,27 @@ def has_ended(session: SessionView, browser: BrowserSession | None, now: datetim
 
 async def open_session(state: ServerState, token: str) -> SessionView | None:
     """The live session of a bearer token, or None (unknown, forged, ended)."""
-    session, _ = await open_session_and_read(state, token, _nothing)
-    return session
+    opened = await open_session_and_read(state, token, read_nothing)
+    return None if opened is None else opened[0]
 
 
-def _nothing(_connection: Connection, _session: SessionView) -> None:
+def read_nothing(_connection: Connection, _session: SessionView) -> None:
+    """The read of a caller that wants only the session checked."""
     return None
 
 
 async def open_session_and_read(
     state: ServerState, token: str, read: Callable[[Connection, SessionView], T]
-) -> tuple[SessionView | None, T | None]:
+) -> tuple[SessionView, T] | None:
     """:func:`open_session`, and ``read`` for a live one in the same read transaction
     (a widget read costs one transaction, not two; the snapshot the session was
-    checked in is the one ``read`` sees)."""
+    checked in is the one ``read`` sees). None: no live session, and nothing read."""
     claims = state.session_tokens.open(token)
     if claims is None or claims.expires_at <= utcnow():
-        return None, None  # refused without touching the database
+        return None  # refused without touching the database
 
-    def check_then_read(connection: Connection) -> tuple[SessionView | None, T | None]:
+    def check_then_read(connection: Connection) -> tuple[SessionView, T] | None:
         session = live_session(claims, browser_session(connection, claims.visitor_id), utcnow())
-        return session, None if session is None else read(connection, session)
+        return None if session is None else (session, read(connection, session))
 
     return await state.backend.database.read(check_then_read)

@@ -3,6 +3,7 @@ back down cleanly."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -31,6 +32,7 @@ def _tables_of(difference: object) -> set[str]:
     return names
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_the_schema_matches_the_models(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
@@ -53,6 +55,7 @@ def test_the_schema_matches_the_models(database_url: str) -> None:
         database.dispose()
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_0011_keeps_every_operator_active_and_goes_back_down(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     config = migrate.alembic_config(database.engine)

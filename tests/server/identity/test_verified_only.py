@@ -75,6 +75,7 @@ def test_the_cli_sets_it(cs: Invoke) -> None:
     assert json.loads(result.output)["allow_anonymous"] is True
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_existing_apps_keep_anonymous_visitors(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     config = migrate.alembic_config(database.engine)
