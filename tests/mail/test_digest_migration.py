@@ -61,6 +61,7 @@ def _mail_ids(database: Database) -> list[str]:
         return list(connection.execute(text("SELECT id FROM mail_outbox ORDER BY id")).scalars())
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_digests_come_and_go_with_0017_and_continuity_mail_stays(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import text
@@ -40,6 +41,7 @@ def _schema(database: Database) -> tuple[set[str], set[str], set[str]]:
         return set(inspector.get_table_names()), columns, triggers
 
 
+@pytest.mark.empty_database  # a test of the migrations: from nothing
 def test_old_verified_rows_survive_and_the_migration_goes_both_ways(database_url: str) -> None:
     database = Database(database_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
