@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from playwright.sync_api import expect
 
@@ -41,6 +42,14 @@ def _start_conversation(tab: Tab, text: str) -> None:
     expect(tab.panel.locator(".bubble")).to_have_text([text])
 
 
+def _stored_conversation(tab: Tab, app: TestApp, user_id: str) -> dict[str, Any]:
+    """The user's one conversation once the server has it: the bubble shows before the
+    send is answered, and a send near the token's exp waits for the refreshed session."""
+    _wait(tab, lambda: len(app.conversations(user_id)) == 1, 20, "the conversation was not stored")
+    (conversation,) = app.conversations(user_id)
+    return conversation
+
+
 def _boot_with_refresh(
     server: DemoServer, host_pages: HostPages, app: TestApp, tab: Tab, first: str
 ) -> str:
@@ -66,7 +75,7 @@ def test_refresh_before_exp_keeps_the_open_conversation_and_stream(
     tab.page.goto(_boot_with_refresh(server, host_pages, app, tab, _short_token(app, "ada", 10)))
     tab.expect_identity("verified")
     _start_conversation(tab, "Before the token expires")
-    [conversation] = app.conversations("ada")
+    conversation = _stored_conversation(tab, app, "ada")
 
     # 10 s token: refreshed about 5 s before exp; then wait past the first exp.
     _wait(tab, lambda: len(minted) >= 1, 15, "refresh was not called")
@@ -101,7 +110,7 @@ def test_after_the_stream_is_refused_for_expiry_refresh_brings_it_back(
     tab.page.goto(_boot_with_refresh(server, host_pages, app, tab, _short_token(app, "bea", 7)))
     tab.expect_identity("verified")
     _start_conversation(tab, "Hello from Bea")
-    [conversation] = app.conversations("bea")
+    conversation = _stored_conversation(tab, app, "bea")
     _wait(tab, lambda: len(calls) >= 1, 10, "refresh was not called before exp")
     # The session ends at exp; the stream is cut with 4401 at the next sweep (15 s),
     # and the widget asks for a token again.
