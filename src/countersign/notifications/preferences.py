@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -85,18 +85,7 @@ def muted_in_app(
     connection: Connection, app_id: str, contact_ids: Sequence[str], category: str
 ) -> set[str]:
     """Of ``contact_ids``, those who get no in-app notification of ``category``."""
-    declared = {c.name: c for c in notification_settings.app_categories(connection, app_id)}
-    default_in_app = declared[category].default_in_app if category in declared else True
-    choices = notification_settings.chosen(connection, contact_ids, [category])
-    return {
-        contact_id
-        for contact_id in contact_ids
-        if not (
-            choices[(contact_id, category)].in_app
-            if (contact_id, category) in choices
-            else default_in_app
-        )
-    }
+    return set(contact_ids) - _channel_on(connection, app_id, contact_ids, category, "in_app")
 
 
 def emailed(
@@ -104,15 +93,31 @@ def emailed(
 ) -> set[str]:
     """Of ``contact_ids``, those whose effective choice for ``category`` has email on
     (their own, else the app's ``default_email`` for it; an undeclared category: off)."""
+    return _channel_on(connection, app_id, contact_ids, category, "email")
+
+
+def _channel_on(
+    connection: Connection,
+    app_id: str,
+    contact_ids: Sequence[str],
+    category: str,
+    channel: Literal["in_app", "email"],
+) -> set[str]:
+    """Of ``contact_ids``, those whose own choice for ``category`` has ``channel`` on,
+    or who made none while the category's default has it on (an undeclared category:
+    in-app on, email off)."""
     declared = {c.name: c for c in notification_settings.app_categories(connection, app_id)}
-    default_email = declared[category].default_email if category in declared else False
+    if category in declared:
+        default = bool(getattr(declared[category], f"default_{channel}"))
+    else:
+        default = channel == "in_app"
     choices = notification_settings.chosen(connection, contact_ids, [category])
     return {
         contact_id
         for contact_id in contact_ids
         if (
-            choices[(contact_id, category)].email
+            getattr(choices[(contact_id, category)], channel)
             if (contact_id, category) in choices
-            else default_email
+            else default
         )
     }
