@@ -299,6 +299,7 @@ def measure(
     bodies: Path,
     expect: str,
     args: argparse.Namespace,
+    profile_as: str | None = None,
 ) -> Result:
     """A warm-up run (it fills the app cache, the connection and SQLite's page cache),
     then the measured run, with the server's CPU time taken around it."""
@@ -307,8 +308,34 @@ def measure(
     if not warmed.valid:
         return warmed
     before = cpu_seconds(pid)
-    result = run_wrk(name, url, script, bodies, expect, args)
+    with profiled(pid, profile_as, args):
+        result = run_wrk(name, url, script, bodies, expect, args)
     return dataclasses.replace(result, cpu_seconds=cpu_seconds(pid) - before)
+
+
+@contextlib.contextmanager
+def profiled(pid: int, case: str | None, args: argparse.Namespace) -> Iterator[None]:
+    """With ``--profile DIR``, py-spy samples the countersign server through the measured
+    run into DIR/<case>.txt (collapsed stacks: one line per stack, its sample count
+    last; flamegraph.pl and speedscope read it). Sampling costs the server a little, so
+    a profiled run's figures are for reading the profile, not for the budgets."""
+    if args.profile is None or case is None:
+        yield
+        return
+    args.profile.mkdir(parents=True, exist_ok=True)
+    output = args.profile / f"{case}.txt"
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    command += ["--duration", str(args.seconds), "--nonblocking", "--output", str(output)]
+    spy = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.wait(timeout=args.seconds + 30)
+        print(f"profile of {case}: {output}", file=sys.stderr)
 
 
 def create_app(data_dir: Path, busy_users: list[str]) -> dict[str, str]:
@@ -468,6 +495,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when over budget")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy each countersign case into this dir"
+    )
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = min(2, args.seconds)
@@ -513,7 +543,7 @@ def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
             case = CASES[name]
             url = base + case.path
             products[name] = measure(
-                "countersign", pid, url, script, inputs[name], case.expect, args
+                "countersign", pid, url, script, inputs[name], case.expect, args, name
             )
 
     pairs = []
