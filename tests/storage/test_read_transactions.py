@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
-from countersign.storage.database import Database
+from countersign.storage.database import Database, transaction_notes
 
 
 @pytest.fixture
@@ -56,3 +57,70 @@ def test_after_a_read_writes_take_the_write_lock_again(database: Database, tmp_p
         assert not database.read_sync(holds_lock)
     finally:
         other.close()
+
+
+def _driver_insert(connection: Connection, n: int) -> None:
+    """A statement on the driver's own connection, as the prepared statements run."""
+    connection.connection.driver_connection.execute("INSERT INTO t VALUES (?)", (n,))  # type: ignore[union-attr]
+
+
+def _sum(database: Database) -> int:
+    return int(database.read_sync(lambda c: c.execute(text("SELECT sum(n) FROM t")).scalar()))
+
+
+@pytest.mark.parametrize("through_sqlalchemy", [False, True])
+def test_a_transaction_begun_on_the_driver_commits_and_rolls_back_whole(
+    database: Database, through_sqlalchemy: bool
+) -> None:
+    """The transaction is begun on the driver; a work may also run SQLAlchemy's own
+    statements (SQLAlchemy then begins one on top) and both parts share its fate."""
+
+    def work(connection: Connection, fail: bool) -> None:
+        _driver_insert(connection, 10)
+        if through_sqlalchemy:
+            connection.execute(text("INSERT INTO t VALUES (100)"))
+        if fail:
+            raise RuntimeError("the work failed")
+
+    database.run_sync(lambda c: work(c, fail=False))
+    committed = 1 + 10 + (100 if through_sqlalchemy else 0)
+    assert _sum(database) == committed
+    with pytest.raises(RuntimeError):
+        database.run_sync(lambda c: work(c, fail=True))
+    assert _sum(database) == committed  # nothing of the failed work stays
+    database.run_sync(lambda c: _driver_insert(c, 1000))  # and the connection goes on
+    assert _sum(database) == committed + 1000
+
+
+def test_a_failed_commit_leaves_the_connection_ready(database: Database, tmp_path: Path) -> None:
+    database.run_sync(lambda c: c.execute(text("CREATE UNIQUE INDEX t_n ON t (n)")))
+    database.run_sync(lambda c: c.execute(text("CREATE TABLE child (n INTEGER REFERENCES t (n))")))
+
+    def deferred_violation(connection: Connection) -> None:
+        # A deferred foreign key fails at COMMIT, not at the statement.
+        _driver_insert(connection, 7)
+        connection.connection.driver_connection.execute("PRAGMA defer_foreign_keys=ON")  # type: ignore[union-attr]
+        connection.connection.driver_connection.execute("INSERT INTO child VALUES (424242)")  # type: ignore[union-attr]
+
+    with pytest.raises(DBAPIError):
+        database.run_sync(deferred_violation)
+    assert _sum(database) == 1  # rolled back
+    database.run_sync(lambda c: _driver_insert(c, 2))
+    assert _sum(database) == 3
+
+
+def test_commit_listeners_hear_a_committed_transaction_s_notes_only(database: Database) -> None:
+    heard: list[dict[str, object]] = []
+    database.commit_listeners.append(heard.append)
+
+    def noting(connection: Connection, fail: bool) -> None:
+        transaction_notes(connection)["enqueued"] = True
+        if fail:
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        database.run_sync(lambda c: noting(c, fail=True))
+    database.run_sync(lambda c: _driver_insert(c, 3))  # notes nothing: not heard
+    assert heard == []
+    database.run_sync(lambda c: noting(c, fail=False))
+    assert heard == [{"enqueued": True}]

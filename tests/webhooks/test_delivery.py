@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from countersign import messaging
+from countersign import messaging, sign
 from countersign.context import open_backend
 from countersign.outbound import OutboundClient, is_public_address
 from countersign.settings import load_settings
@@ -308,3 +308,21 @@ def test_stopping_abandons_a_post_in_flight_and_retries_it(
         assert [item.attempt for item in claimed] == [2]
     finally:
         backend.close()
+
+
+def test_an_event_enqueued_here_goes_out_at_once_not_at_the_next_poll(
+    make_harness: Callable[..., Harness], receiver: Receiver
+) -> None:
+    """The worker sleeps ``webhook_poll_seconds`` between rounds (for events written by
+    other nodes); one written by this node wakes it when its transaction commits. On
+    SQLite that wake once never came: the hook was a pool check-in, and the one
+    connection the process holds is never checked in, so every event waited a poll."""
+    harness = make_harness(webhook_poll_seconds=30.0)
+    add_endpoint(harness, receiver.url, events=("contact.identified",))
+    time.sleep(0.3)  # the worker's first round (at its start) is over: it sleeps now
+    started = time.monotonic()
+    response = harness.identify(user_id="user-1", user_hash=sign(harness.secret, "user-1"))
+    assert response.status_code == 200, response.text
+    got = receiver.wait_for(lambda r: len(r) >= 1, timeout=10.0)
+    assert got[0].headers["x-countersign-event-type"] == "contact.identified"
+    assert time.monotonic() - started < 5.0

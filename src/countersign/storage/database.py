@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.pool import StaticPool
 
 from ..metrics import TRANSACTION_SECONDS
@@ -42,10 +42,20 @@ T = TypeVar("T")
 # hundreds of others (each holds the event loop for tens of microseconds).
 MAX_GROUP: Final = 64
 
-#: Set in a SQLite connection's info while :meth:`Database.read` runs on it.
-_READING: Final = "countersign_reading"
+#: A transaction's notes (``transaction_notes``), kept in its connection's info.
+_NOTES: Final = "countersign.notes"
 
 _Pending = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
+CommitListener = Callable[[dict[str, Any]], None]
+
+
+def transaction_notes(connection: Connection) -> dict[str, Any]:
+    """What a unit of work notes for after its commit: a dict that lives as long as the
+    transaction, handed to the database's commit listeners once it has committed (and
+    dropped if it rolls back). A work that enqueues something notes it, and a listener
+    on this node wakes the worker that sends it."""
+    notes: dict[str, Any] = connection.info.setdefault(_NOTES, {})
+    return notes
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -75,14 +85,14 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
-        # Take the write lock up front so two processes (a server and a CLI command)
-        # queue on busy_timeout instead of failing on a lock upgrade. On the driver's
-        # own connection: through exec_driver_sql this one statement cost every
-        # transaction ~8 µs of SQLAlchemy's execution machinery. A read (Database.read)
-        # begins a plain deferred transaction: a snapshot, no write lock.
-        reading = connection.info.get(_READING, False)
+        # SQLAlchemy begins a transaction when a statement of its own finds none: inside
+        # Database's transactions (begun on the driver, below) there always is one, so
+        # this only begins those of code using the engine directly (migrations, a test).
+        # It takes the write lock up front so two processes (a server and a CLI
+        # command) queue on busy_timeout instead of failing on a lock upgrade.
         driver = connection.connection.driver_connection
-        driver.execute("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        if not driver.in_transaction:  # type: ignore[union-attr]
+            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
@@ -121,43 +131,60 @@ class Database:
         # check-out and check-in of the static pool per transaction cost ~11 µs, more
         # than a short transaction's own statements.
         self._held: Connection | None = None
+        #: Called with a transaction's notes (``transaction_notes``) after it commits,
+        #: when it noted anything; on the thread that ran it.
+        self.commit_listeners: list[CommitListener] = []
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, *, reading: bool = False) -> Iterator[Connection]:
         """A connection in a transaction, committed on exit (rolled back on an error),
-        timed from begin to commit for the metrics."""
+        timed from begin to commit for the metrics; then the commit listeners.
+
+        On SQLite the transaction is begun and ended on the driver's connection, which
+        the prepared statements use too: SQLAlchemy's transaction object (begin, commit
+        and their events) cost ~25 µs a transaction, as much as a session read's
+        statements. A work that runs a statement of SQLAlchemy's own makes SQLAlchemy
+        begin one on top (the ``begin`` hook then issues nothing), and it is ended
+        through SQLAlchemy. ``reading``: a deferred BEGIN, a snapshot without the write
+        lock; else BEGIN IMMEDIATE (see ``_begin_immediate``)."""
         started = time.perf_counter()
         try:
             if not self.is_sqlite:
                 with self.engine.begin() as connection:
+                    notes = connection.info[_NOTES] = {}
                     yield connection
-                return
-            with self._exclusive:
-                if self._held is None or self._held.closed:
-                    self._held = self.engine.connect()
-                with self._held.begin():
-                    yield self._held
+            else:
+                with self._exclusive:
+                    held = self._connection()
+                    notes = held.info[_NOTES] = {}
+                    _on_driver(held, "BEGIN" if reading else "BEGIN IMMEDIATE")
+                    try:
+                        yield held
+                    except BaseException:
+                        _end(held, commit=False)
+                        raise
+                    _end(held, commit=True)
         finally:
             TRANSACTION_SECONDS.observe(time.perf_counter() - started)
+        if notes:
+            for listener in self.commit_listeners:
+                listener(notes)
+
+    def _connection(self) -> Connection:
+        """SQLite's one connection, opened when first needed (or after a close)."""
+        if self._held is None or self._held.closed:
+            self._held = self.engine.connect()
+        return self._held
 
     def read_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work``, which only reads, in a transaction of its own: on SQLite a
         deferred one (a consistent snapshot without the write lock, so a read never
         queues behind another process's write); elsewhere as :meth:`run_sync`."""
-        if not self.is_sqlite:
-            return self.run_sync(work)
-        with self._exclusive:
-            if self._held is None or self._held.closed:
-                self._held = self.engine.connect()
-            self._held.info[_READING] = True
-            try:
-                with self._transaction() as connection:
-                    return work(connection)
-            finally:
-                self._held.info[_READING] = False
+        with self._transaction(reading=self.is_sqlite) as connection:
+            return work(connection)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """:meth:`read_sync` from async code: inline on SQLite, in a thread elsewhere."""
@@ -234,3 +261,39 @@ class Database:
                 self._held.close()
                 self._held = None
         self.engine.dispose()
+
+
+def _on_driver(connection: Connection, sql: str) -> None:
+    """``sql`` on SQLite's own connection, its errors wrapped as SQLAlchemy's are."""
+    dialect = connection.dialect
+    try:
+        connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(
+            sql, (), error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+
+
+def _end(connection: Connection, *, commit: bool) -> None:
+    """End the transaction ``_transaction`` began on the driver: through SQLAlchemy if
+    it began one on top (so it forgets it), else on the driver. If that fails, the
+    connection is still left outside any transaction, ready for the next."""
+    try:
+        if connection.in_transaction():
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+        else:
+            _on_driver(connection, "COMMIT" if commit else "ROLLBACK")
+    except BaseException:
+        if connection.in_transaction():
+            connection.rollback()
+        if _open(connection):
+            _on_driver(connection, "ROLLBACK")
+        raise
+
+
+def _open(connection: Connection) -> bool:
+    """Whether SQLite's connection is still inside a transaction."""
+    return bool(connection.connection.driver_connection.in_transaction)  # type: ignore[union-attr]

@@ -23,6 +23,7 @@ from ..vocabulary.clock import utcnow
 from ..vocabulary.ids import new_id, well_formed_id
 from ..vocabulary.webhook_events import contact_fields
 from .apps import get_app
+from .database import transaction_notes
 from .errors import NotFound
 from .models import (
     OPEN_DELIVERY,
@@ -107,7 +108,7 @@ def enqueue(
             for endpoint_id in endpoints
         ],
     )
-    connection.info[ENQUEUED_FLAG] = True
+    transaction_notes(connection)[ENQUEUED_FLAG] = True
     return event_id
 
 
@@ -174,7 +175,7 @@ def redeliver(
             .returning(WebhookDelivery.id)
         ).scalar_one()
         queued.append(int(new_id_))
-    connection.info[ENQUEUED_FLAG] = True
+    transaction_notes(connection)[ENQUEUED_FLAG] = True
     return queued
 
 

@@ -8,7 +8,7 @@ timeout, an address the SSRF guard refuses) is logged and retried later with bac
 until the retry policy gives up and the delivery is ``dead``.
 
 The worker wakes at once when a transaction on this node has enqueued something (a
-pool check-in hook, which runs only after the commit), and otherwise polls every
+commit listener of the database, which runs only after the commit), and otherwise polls every
 ``webhook_poll_seconds`` for events written by other nodes or the CLI.
 
 Delivery is at least once: a node that dies mid-attempt leaves its lease to expire
@@ -26,8 +26,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
-
-from sqlalchemy import event
 
 from .. import __version__
 from ..core.signed_links import KEY_PURPOSE as LINK_KEY_PURPOSE
@@ -108,24 +106,19 @@ class DeliveryWorker:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        # A pool check-in follows the transaction's commit, so the worker's query
-        # will see what it wrote. A rolled-back transaction cleared the flag.
-        if record is not None and record.info.pop(webhook_outbox.ENQUEUED_FLAG, False):
+    def _on_commit(self, notes: dict[str, Any]) -> None:
+        # After the commit, so the worker's query will see what it wrote; a rolled-back
+        # transaction's notes never reach here.
+        if notes.get(webhook_outbox.ENQUEUED_FLAG):
             self.wake()
-
-    @staticmethod
-    def _on_rollback(connection: Any) -> None:
-        connection.info.pop(webhook_outbox.ENQUEUED_FLAG, None)
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set. A database call in progress is finished,
         never cancelled; a POST in progress is abandoned and logged as interrupted, to be
         made again at once (by another node, or by this one after a restart)."""
         self._loop = asyncio.get_running_loop()
-        engine = self._database.engine
-        event.listen(engine.pool, "checkin", self._on_checkin)
-        event.listen(engine, "rollback", self._on_rollback)
+        listeners = self._database.commit_listeners
+        listeners.append(self._on_commit)
         try:
             while not stop.is_set():
                 try:
@@ -136,8 +129,7 @@ class DeliveryWorker:
                 if not busy:
                     await self._sleep(stop)
         finally:
-            event.remove(engine.pool, "checkin", self._on_checkin)
-            event.remove(engine, "rollback", self._on_rollback)
+            listeners.remove(self._on_commit)
             self._loop = None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
