@@ -12,12 +12,15 @@ Cases (SPEC section 9):
 - ``read20``: the same read for users with 20 conversations each.
 - ``inbox``: ``GET /v1/widget/notifications`` with the ``read`` sessions (none sent).
 
-Both servers run on 127.0.0.1 under the same uvicorn settings (one worker, httptools,
-uvloop, no access log) and are driven by the same wrk Lua script with the same
-requests: ``countersign serve`` on a fresh SQLite data dir with one app, and
-``benchmarks/bare_app.py``, which reads the body and answers ``{"ok":true}``. The Lua
-script counts responses that are not 200 or lack the case's expected text; a run with
-any of those, or with socket errors, is reported INVALID (exit 2).
+Both servers run on 127.0.0.1 under the same settings and are driven by the same wrk
+Lua script with the same requests: ``countersign serve`` on a fresh SQLite data dir
+with one app, and ``benchmarks/bare_app.py``, which reads the body and answers
+``{"ok":true}``. By default both run on uvicorn (one worker, httptools, uvloop, no
+access log); ``--server granian`` runs both on granian (one worker, one runtime
+thread, uvloop), and ``--server uvicorn --server granian`` measures each in turn, on
+fresh data, and compares the product's req/s on the two. The Lua script counts
+responses that are not 200 or lack the case's expected text; a run with any of those,
+or with socket errors, is reported INVALID (exit 2).
 
 Budgets: first >= 0.25 x bare, returning >= 0.40 x, both with p99 < 10 ms at 64
 connections; read and inbox >= 0.30 x; read20 within 2 x of read (ratio >= read's / 2).
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import socket
@@ -57,6 +61,7 @@ from countersign.vocabulary.clock import utcnow
 
 HERE = Path(__file__).resolve().parent
 P99_BUDGET_MS = 10.0
+THREADS = ["--threads"] if os.environ.get("PYSPY_THREADS") else []
 IDENTIFY_PATH = "/v1/widget/identify"
 READ_PATH = "/v1/widget/conversations"
 INBOX_PATH = "/v1/widget/notifications"
@@ -82,6 +87,24 @@ CASES = {
     "read20": Case("read20", READ_PATH, '"data":[{', 0.15, None),
     "inbox": Case("inbox", INBOX_PATH, '"data":[', 0.30, None),
 }
+#: Each server runs one worker, both apps on the same settings (SPEC 9: the bare app
+#: is always measured on the server the product runs on).
+SERVERS = ("uvicorn", "granian")
+SERVING_APP = "countersign.cli.serve:serving_app"  # the factory `countersign serve` runs
+GRANIAN_FLAGS = [
+    "--interface",
+    "asgi",
+    "--workers",
+    "1",
+    # One Rust I/O thread beside the Python one: wrk has the other core.
+    "--runtime-threads",
+    "1",
+    "--loop",
+    "uvloop",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 UVICORN_FLAGS = [
     "--http",
     "httptools",
@@ -283,12 +306,15 @@ def run_wrk(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` and its threads (Linux), else 0."""
+    """User + system CPU time of process ``pid``, its threads and its living child
+    processes (granian serves from a worker process of its own) on Linux, else 0."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def measure(
@@ -324,7 +350,7 @@ def profiled(pid: int, case: str | None, args: argparse.Namespace) -> Iterator[N
         return
     args.profile.mkdir(parents=True, exist_ok=True)
     output = args.profile / f"{case}.txt"
-    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", *THREADS]
     command += ["--duration", str(args.seconds), "--nonblocking", "--output", str(output)]
     spy = subprocess.Popen(
         command,
@@ -430,14 +456,17 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
     return env
 
 
+SERVER_SETTINGS = {
+    "uvicorn": "one uvicorn worker (httptools, uvloop, no access log)",
+    "granian": "one granian worker (one runtime thread, uvloop, no access log)",
+}
+
+
 def print_table(
-    pairs: list[tuple[Case, Result, Result]], args: argparse.Namespace
+    pairs: list[tuple[Case, Result, Result]], args: argparse.Namespace, server_name: str
 ) -> tuple[bool, bool]:
     """The table and verdicts; returns (valid, within budget)."""
-    print(
-        f"wrk -t2 -c{args.connections} -d{args.seconds}s, one uvicorn worker "
-        f"(httptools, uvloop, no access log), SQLite"
-    )
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, {SERVER_SETTINGS[server_name]}, SQLite")
     print(
         f"{'case':10} {'server':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9}"
         f" {'bad':>5} {'cpu us/req':>10}"
@@ -496,24 +525,74 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report")
     parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        action="append",
+        help="the ASGI server of both apps (default uvicorn); given twice, each in turn",
+    )
+    parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy each countersign case into this dir"
     )
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = min(2, args.seconds)
+    args.server = args.server or ["uvicorn"]
     if not args.case or "all" in args.case:
         args.case = list(CASES)
     return run_benchmark(
         "countersign-bench-",
-        lambda work: run(work, args),
+        lambda work: run_servers(work, args),
         keep=args.keep,
         check=args.check,
         invalid="figures above do not measure successful identifies",
     )
 
 
-def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
-    """Each case on countersign, then each on the bare app, in ``work``."""
+def product_command(name: str, data_dir: Path, port: int) -> list[str]:
+    """``countersign serve`` as a user runs it, or the same app on granian."""
+    if name == "granian":
+        command = [sys.executable, "-m", "granian", *GRANIAN_FLAGS, "--factory"]
+        return [*command, "--host", "127.0.0.1", "--port", str(port), SERVING_APP]
+    serve = [sys.executable, "-m", "countersign", "serve"]
+    return [*serve, "--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"]
+
+
+def bare_command(name: str, port: int) -> list[str]:
+    if name == "granian":
+        command = [sys.executable, "-m", "granian", *GRANIAN_FLAGS, "--working-dir", str(HERE)]
+        return [*command, "--host", "127.0.0.1", "--port", str(port), "bare_app:app"]
+    bare = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE)]
+    bare += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", *UVICORN_FLAGS]
+    return [*bare, "--no-proxy-headers"]  # as `countersign serve` runs uvicorn
+
+
+def run_servers(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
+    """:func:`run` on each ``--server``, each on a fresh data dir (a first visit must be
+    one), then the product's req/s on each server against the first."""
+    outcomes: list[tuple[bool, bool]] = []
+    products: dict[str, dict[str, Result]] = {}
+    for name in args.server:
+        if name == "granian" and importlib.util.find_spec("granian") is None:
+            raise BenchmarkError("granian is not installed: pip install granian")
+        (work / name).mkdir()
+        valid, within, products[name] = run(work / name, args, name)
+        outcomes.append((valid, within))
+    first = args.server[0]
+    for name in args.server[1:]:
+        for case, result in products[name].items():
+            ratio = result.rps / (products[first][case].rps or 1.0)
+            print(
+                f"{case:10} countersign on {name} / on {first}: {ratio:.2f}x req/s, "
+                f"p99 {result.p99_ms:.2f} vs {products[first][case].p99_ms:.2f} ms"
+            )
+    return all(v for v, _ in outcomes), all(w for _, w in outcomes)
+
+
+def run(
+    work: Path, args: argparse.Namespace, server_name: str = "uvicorn"
+) -> tuple[bool, bool, dict[str, Result]]:
+    """Each case on countersign, then each on the bare app, in ``work``; on
+    ``server_name``. Returns (valid, within budget, the product's results by case)."""
     data_dir = work / "data"
     busy_users = [f"bench-busy-{n:05d}" for n in range(args.busy)]
     app = create_app(data_dir, busy_users if "read20" in args.case else [])
@@ -524,8 +603,7 @@ def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
     inputs: dict[str, Path] = {}
 
     port = free_port()
-    serve = [sys.executable, "-m", "countersign", "serve"]
-    serve += ["--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning"]
+    serve = product_command(server_name, data_dir, port)
     with server("countersign", serve, port, work, env) as pid:
         base = f"http://127.0.0.1:{port}"
         check_identify(base + IDENTIFY_PATH, app)
@@ -548,10 +626,7 @@ def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
 
     pairs = []
     port = free_port()
-    bare = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(HERE)]
-    bare += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", *UVICORN_FLAGS]
-    bare += ["--no-proxy-headers"]  # as `countersign serve` runs uvicorn
-    with server("bare", bare, port, work, env) as pid:
+    with server("bare", bare_command(server_name, port), port, work, env) as pid:
         url = f"http://127.0.0.1:{port}/"
         status, raw = post(url, b"{}")
         if status != 200 or BARE_EXPECT.encode() not in raw:
@@ -560,7 +635,8 @@ def run(work: Path, args: argparse.Namespace) -> tuple[bool, bool]:
             result = measure("bare ASGI", pid, url, script, inputs[name], BARE_EXPECT, args)
             pairs.append((CASES[name], products[name], result))
 
-    return print_table(pairs, args)
+    valid, within = print_table(pairs, args, server_name)
+    return valid, within, products
 
 
 if __name__ == "__main__":
