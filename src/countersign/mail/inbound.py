@@ -5,7 +5,7 @@
   contact's); then the reply, without its quoted history, is the contact's message.
 - ``unsub+<token>@``: the same checks; the contact gets no more email. For a digest
   of notifications (the token names the email, not a conversation): email off for the
-  digest's categories, the user's other email untouched.
+  digest's categories, the user's other email untouched (``unsubscribe.py``).
 - ``support+<app_id>@``: a new conversation of the sender's email contact (never
   verified, never a verified contact's), or the next message of one, found by
   ``In-Reply-To``/``References`` among that same contact's conversations.
@@ -35,7 +35,6 @@ from typing import Final, Literal
 from sqlalchemy import Connection
 
 from ..messaging import post_message, start_conversation
-from ..notifications import preferences, set_preferences
 from ..settings import Settings
 from ..storage import contacts, conversations, mail_digests, mail_outbox, webhook_outbox
 from ..storage.apps import AppNotFound, get_app
@@ -47,6 +46,7 @@ from .addresses import header_text, our_recipient, plain_address
 from .parts import MailFiles
 from .quotes import MAX_REPLY_CHARS, html_text, strip_reply
 from .tokens import ReplyTokens
+from .unsubscribe import unsubscribe
 
 Channel = Literal["smtp", "http"]
 Status = Literal["accepted", "ignored", "refused"]
@@ -283,16 +283,10 @@ class InboundMail:
         self, connection: Connection, arrived: Arrived, message: EmailMessage, passed: _Passed,
         now: datetime, files: MailFiles,
     ) -> Outcome:  # fmt: skip
-        if passed.kind == "unsubscribe":
+        if passed.kind in ("unsubscribe", "unsubscribe_digest"):
             assert passed.contact_id is not None
-            contacts.set_mail_opt_out(connection, passed.contact_id)
-            return Outcome("accepted", "unsubscribed", app_id=passed.app_id)
-        if passed.kind == "unsubscribe_digest":
-            assert passed.contact_id is not None
-            assert passed.conversation_id is not None
-            events = _digest_categories_off(
-                connection, passed.app_id, passed.contact_id, passed.conversation_id, now
-            )
+            digest = passed.conversation_id if passed.kind == "unsubscribe_digest" else None
+            events = unsubscribe(connection, passed.app_id, passed.contact_id, digest, now)
             return Outcome("accepted", "unsubscribed", events=events, app_id=passed.app_id)
         if passed.kind == "support":
             return self._support(connection, arrived, message, passed.app_id, now, files)
@@ -405,19 +399,3 @@ def _app_exists(connection: Connection, app_id: str) -> bool:
     except AppNotFound:
         return False
     return True
-
-
-def _digest_categories_off(
-    connection: Connection, app_id: str, contact_id: str, mail_id: str, now: datetime
-) -> tuple[StreamItem, ...]:
-    """A digest's List-Unsubscribe: email off for the categories that digest carried."""
-    known = preferences(connection, app_id, contact_id)["categories"]
-    off = {
-        name: (None, False)
-        for name in mail_digests.categories_of(connection, mail_id)
-        if name in known
-    }
-    if not off:
-        return ()
-    _, event = set_preferences(connection, app_id, contact_id, off, now)
-    return (event,)

@@ -5,6 +5,7 @@ module only keeps the rows and answers queries."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -92,32 +93,19 @@ def insert_attachment(
     later leaves an orphan file the retention job's sweep removes."""
     attachment_id = new_attachment_id()
     files = files_of(connection)
+    # The same row either way; only its size, and whether the bytes come first, differ.
+    insert_this_row = functools.partial(
+        insert_row, connection, attachment_id=attachment_id, app_id=app_id,
+        contact_id=contact_id, name=name, content_type=content_type, now=now,
+    )  # fmt: skip
     if isinstance(files, DirectoryFiles):
         size = files.write(attachment_id, chunks)
         try:
-            return insert_row(
-                connection,
-                attachment_id=attachment_id,
-                app_id=app_id,
-                contact_id=contact_id,
-                name=name,
-                content_type=content_type,
-                size=size,
-                now=now,
-            )
+            return insert_this_row(size=size)
         except BaseException:
             files.remove([attachment_id])
             raise
-    insert_row(
-        connection,
-        attachment_id=attachment_id,
-        app_id=app_id,
-        contact_id=contact_id,
-        name=name,
-        content_type=content_type,
-        size=0,
-        now=now,
-    )
+    insert_this_row(size=0)
     size = 0
     for position, data in enumerate(chunks):
         size += len(data)
