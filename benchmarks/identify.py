@@ -329,10 +329,11 @@ def measure(
 ) -> Result:
     """A warm-up run (it fills the app cache, the connection and SQLite's page cache),
     then the measured run, with the server's CPU time taken around it."""
-    warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup, "verbose": False})
-    warmed = run_wrk(name, url, script, bodies, expect, warm)
-    if not warmed.valid:
-        return warmed
+    if args.warmup > 0:  # --warmup 0: none (the smoke test's short runs)
+        warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup, "verbose": False})
+        warmed = run_wrk(name, url, script, bodies, expect, warm)
+        if not warmed.valid:
+            return warmed
     before = cpu_seconds(pid)
     with profiled(pid, profile_as, args):
         result = run_wrk(name, url, script, bodies, expect, args)

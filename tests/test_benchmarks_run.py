@@ -37,7 +37,7 @@ def test_identify_benchmark_runs() -> None:
             pytest.fail(f"{message}; CI must install it, never skip this")
         pytest.skip(message)
     output = run_benchmark(
-        "identify.py", "--seconds", "1", "--connections", "8",
+        "identify.py", "--seconds", "1", "--warmup", "0", "--connections", "8",
         "--users", "200", "--returning", "50", "--busy", "5",
     )  # fmt: skip
     for case in ("first", "returning", "read", "read20", "inbox"):
