@@ -126,10 +126,21 @@ def test_a_token_for_another_user_is_a_logout(
 ) -> None:
     app = server.create_app("Refresh to another user")
     tab = open_tab()
-    tab.page.expose_function("mintToken", lambda: _short_token(app, "cleo", 300))
+    # The page's refresh gives Dan's token again until Dan's conversation is stored:
+    # under CI's load an 8 s token could run out, and the widget turn into Cleo's,
+    # before the test had even clicked "New conversation".
+    handed_over = {"to_cleo": False}
+
+    def mint() -> str:
+        if handed_over["to_cleo"]:
+            return _short_token(app, "cleo", 300)
+        return _short_token(app, "dan", 8)
+
+    tab.page.expose_function("mintToken", mint)
     tab.page.goto(_boot_with_refresh(server, host_pages, app, tab, _short_token(app, "dan", 8)))
     tab.expect_identity("verified")
     _start_conversation(tab, "Dan's private question")
+    handed_over["to_cleo"] = True
     expect(tab.page.locator("#countersign-widget")).to_have_attribute("data-identity", "verified")
     _wait(
         tab,
