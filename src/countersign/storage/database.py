@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from ..metrics import TRANSACTION_SECONDS
 from . import migrate
 from .attachment_files import FILES_INFO, AttachmentFiles, attachment_files
+from .prepared import driver_error
 from .private_files import create_private_file, make_private_dir
 
 T = TypeVar("T")
@@ -269,9 +270,7 @@ def _on_driver(connection: Connection, sql: str) -> None:
     try:
         connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
     except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(
-            sql, (), error, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from error
+        raise driver_error(dialect, sql, (), error) from error
 
 
 def _end(connection: Connection, *, commit: bool) -> None:

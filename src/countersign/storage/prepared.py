@@ -66,9 +66,7 @@ class Prepared:
             cursor = connection.connection.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
             raw = cursor.fetchall() if compiled.results else []
         except dialect.loaded_dbapi.Error as error:
-            raise exc.DBAPIError.instance(
-                compiled.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from error
+            raise driver_error(dialect, compiled.sql, values, error) from error
         if not raw:
             return []
         processors = compiled.results
@@ -91,9 +89,7 @@ class Prepared:
         try:
             connection.connection.driver_connection.executemany(compiled.sql, batch)  # type: ignore[union-attr]
         except dialect.loaded_dbapi.Error as error:
-            raise exc.DBAPIError.instance(
-                compiled.sql, batch, error, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from error
+            raise driver_error(dialect, compiled.sql, batch, error) from error
 
     def _compiled_for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect)
@@ -139,6 +135,12 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
         return _Compiled(compiled.string, tuple(binds), tuple(processed), results)
+
+
+def driver_error(dialect: Dialect, sql: str, params: Any, error: Exception) -> exc.StatementError:
+    """A driver's error as SQLAlchemy wraps it (``IntegrityError``, ``OperationalError``,
+    ...), for statements run on the driver's own connection."""
+    return exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
