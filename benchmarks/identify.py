@@ -61,7 +61,6 @@ from countersign.vocabulary.clock import utcnow
 
 HERE = Path(__file__).resolve().parent
 P99_BUDGET_MS = 10.0
-THREADS = ["--threads"] if os.environ.get("PYSPY_THREADS") else []
 IDENTIFY_PATH = "/v1/widget/identify"
 READ_PATH = "/v1/widget/conversations"
 INBOX_PATH = "/v1/widget/notifications"
@@ -351,7 +350,7 @@ def profiled(pid: int, case: str | None, args: argparse.Namespace) -> Iterator[N
         return
     args.profile.mkdir(parents=True, exist_ok=True)
     output = args.profile / f"{case}.txt"
-    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", *THREADS]
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
     command += ["--duration", str(args.seconds), "--nonblocking", "--output", str(output)]
     spy = subprocess.Popen(
         command,
